@@ -1,0 +1,1 @@
+"""HTTP API (Falcon): resources, middleware, error mapping, OpenAPI."""

@@ -1,0 +1,53 @@
+"""The one app factory. gunicorn calls get_app(); tests call create_app()."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import falcon
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+from api import errors, middleware
+from api.openapi import openapi_document
+from api.resources import checks, operations
+from authz.config import Settings
+from authz.service import AuthzService
+
+
+def create_app(service: AuthzService) -> falcon.App:
+    app = falcon.App(middleware=[
+        middleware.RequestId(),
+        middleware.Authenticate(service),
+        middleware.Metrics(),
+    ])
+    app.req_options.strip_url_path_trailing_slash = True
+    # JSON only: any other Content-Type is refused with 415 rather than guessed at.
+    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: falcon.media.JSONHandler()})
+    app.add_route("/v1/check", checks.Check(service))
+    app.add_route("/v1/check/batch", checks.CheckBatch(service))
+    app.add_route("/v1/sites/{site}/members/{login_id}/permissions", checks.MemberPermissions(service))
+    app.add_route("/v1/sites/{site}/actions/{action}/members", checks.ActionMembers(service))
+    app.add_route("/v1/policy", operations.Policy(service))
+    app.add_route("/healthz", operations.Health())
+    app.add_route("/readyz", operations.Ready(service))
+    app.add_route("/metrics", operations.Metrics(render_metrics))
+    app.add_route("/openapi.json", operations.OpenApi(openapi_document()))
+    errors.register(app)
+    return app
+
+
+def render_metrics() -> bytes:
+    """Every worker's metrics when running under gunicorn, else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+def get_app() -> falcon.App:
+    """Entry point for gunicorn: settings from the environment."""
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app(AuthzService.start(settings))

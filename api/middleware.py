@@ -1,0 +1,49 @@
+"""What every request needs: a request id, the caller's identity, metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from prometheus_client import Histogram
+
+from authz.errors import Forbidden
+from authz.service import AuthzService
+
+REQUEST_SECONDS = Histogram(
+    "authz_http_request_duration_seconds", "HTTP requests, by route, method and status",
+    ["route", "method", "status"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+class RequestId:
+    def process_request(self, req, resp):
+        req.context.request_id = req.get_header("X-Request-Id") or uuid.uuid4().hex
+        req.context.started = time.perf_counter()
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Request-Id", req.context.request_id)
+
+
+class Authenticate:
+    """Resources declare `scopes` (who may call them) or `public = True`."""
+
+    def __init__(self, service: AuthzService):
+        self._service = service
+
+    def process_resource(self, req, resp, resource, params):
+        if resource is None or getattr(resource, "public", False):
+            return
+        caller = self._service.authenticate(req.get_header("Authorization"))
+        if caller.scope not in resource.scopes:
+            raise Forbidden(f"this key's scope '{caller.scope}' may not call this route "
+                            f"(needs one of: {', '.join(sorted(resource.scopes))})")
+        req.context.caller = caller
+
+
+class Metrics:
+    def process_response(self, req, resp, resource, req_succeeded):
+        route = req.uri_template or "unmatched"
+        status = resp.status[:3] if isinstance(resp.status, str) else str(int(resp.status))
+        REQUEST_SECONDS.labels(route, req.method, status).observe(time.perf_counter() - req.context.started)

@@ -1,0 +1,1 @@
+"""Thin resources: parse, call one service method, set the answer."""

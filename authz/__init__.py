@@ -1,0 +1,1 @@
+"""Decision engine and domain services of the authorization service."""

@@ -1,0 +1,149 @@
+"""`authz ...`: the command line for operators and policy authors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from authz.config import PROJECT_ROOT, ConfigError, Settings
+from authz.errors import DomainError
+
+DEMO_DATA = PROJECT_ROOT / "deploy" / "demo-data.yaml"
+GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def _database(settings: Settings) -> None:
+    from models.db import open_database
+    open_database(settings.database_url)
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)])
+
+
+def cmd_migrate(args, settings: Settings) -> int:
+    from models.migrate import migrate
+    _database(settings)
+    done = migrate(args.to)
+    print("\n".join(done) if done else "schema is up to date")
+    return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from authz.engine import compile_policy
+    from authz.importer import import_file
+    _database(settings)
+    counts = import_file(args.file, compile_policy(settings.policy_dir))
+    print(f"imported {counts['sites']} sites, {counts['people']} people, {counts['memberships']} memberships")
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    """Load the demo data on first run; issue a fresh demo key every run."""
+    from authz.engine import compile_policy
+    from authz.importer import import_file
+    from authz.keys import create_key, list_keys, revoke_key
+    from models.schema import Site
+    _database(settings)
+    if not Site.select().exists():
+        import_file(DEMO_DATA, compile_policy(settings.policy_dir))
+        print(f"loaded demo data from {DEMO_DATA.relative_to(PROJECT_ROOT)}")
+    for key in list_keys():
+        if key.name == "demo" and key.revoked_at is None:
+            revoke_key(key.key_id)
+    plaintext, _ = create_key("demo", "check")
+    print(f"\nDemo API key (scope 'check'; a new one each run):\n\n    export AUTHZ_KEY={plaintext}\n")
+    return 0
+
+
+def cmd_check(args, settings: Settings) -> int:
+    from authz.service import AuthzService
+    service = AuthzService.start(settings)
+    decision = service.check({"user": args.user, "site": args.site, "action": args.action})
+    print(json.dumps(decision, indent=2))
+    return 0 if decision["allowed"] else 1
+
+
+def cmd_keys_create(args, settings: Settings) -> int:
+    from authz.keys import create_key
+    _database(settings)
+    plaintext, _ = create_key(args.name, args.scope)
+    print(plaintext)
+    return 0
+
+
+def cmd_keys_list(args, settings: Settings) -> int:
+    from authz.keys import list_keys
+    _database(settings)
+    print(f"{'KEY ID':14} {'SCOPE':9} {'CREATED':20} {'REVOKED':20} NAME")
+    for key in list_keys():
+        revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if key.revoked_at else "-"
+        print(f"{key.key_id:14} {key.scope:9} {key.created_at:%Y-%m-%d %H:%M:%S}  {revoked:20} {key.name}")
+    return 0
+
+
+def cmd_keys_revoke(args, settings: Settings) -> int:
+    from authz.keys import revoke_key
+    _database(settings)
+    revoke_key(args.key_id)
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def cmd_policy_validate(args, settings: Settings) -> int:
+    from authz.engine import compile_policy
+    table = compile_policy(args.dir or settings.policy_dir)
+    print(f"policy {table.version} is valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from authz.keys import SCOPES
+    parser = argparse.ArgumentParser(prog="authz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP service under gunicorn").set_defaults(run=cmd_serve)
+    p = sub.add_parser("migrate", help="bring the database schema up (or down) to a version")
+    p.add_argument("--to", help="target version, e.g. 0000 to undo everything (default: latest)")
+    p.set_defaults(run=cmd_migrate)
+    p = sub.add_parser("import", help="load sites, people and memberships from a YAML file")
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=cmd_import)
+    sub.add_parser("demo", help="load the demo data if the database is empty; print a fresh demo key"
+                   ).set_defaults(run=cmd_demo)
+    p = sub.add_parser("check", help="decide one check locally (exit 0 allowed, 1 denied)")
+    p.add_argument("user")
+    p.add_argument("site")
+    p.add_argument("action")
+    p.set_defaults(run=cmd_check)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("create", help="create a key; prints the key alone on stdout")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scope", required=True, choices=sorted(SCOPES))
+    p.set_defaults(run=cmd_keys_create)
+    keys.add_parser("list", help="list keys (never their secrets)").set_defaults(run=cmd_keys_list)
+    p = keys.add_parser("revoke", help="revoke a key by its id")
+    p.add_argument("key_id")
+    p.set_defaults(run=cmd_keys_revoke)
+
+    policy = sub.add_parser("policy", help="the policy toolchain").add_subparsers(dest="policy_command", required=True)
+    p = policy.add_parser("validate", help="check a policy directory; list every problem as file:line")
+    p.add_argument("dir", nargs="?", type=Path)
+    p.set_defaults(run=cmd_policy_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args, Settings.from_env())
+    except (DomainError, ConfigError) as exc:
+        print(f"authz: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Settings, read once from the environment, typed, failing fast with the name
+of the setting that is wrong. Every setting is documented in the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/authz.db"
+    policy_dir: Path = PROJECT_ROOT / "policies"
+    cache_size: int = 20_000  # memberships cached per worker
+    change_poll_ms: int = 250  # how stale a worker's cache may be at most
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        return cls(
+            database_url=env.get("DATABASE_URL", cls.database_url),
+            policy_dir=Path(env.get("AUTHZ_POLICY_DIR", str(cls.policy_dir))),
+            cache_size=_positive_int(env, "AUTHZ_CACHE_SIZE", cls.cache_size),
+            change_poll_ms=_positive_int(env, "AUTHZ_CHANGE_POLL_MS", cls.change_poll_ms),
+            log_level=env.get("AUTHZ_LOG_LEVEL", cls.log_level).upper(),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value

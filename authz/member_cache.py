@@ -1,0 +1,60 @@
+"""A worker's bounded LRU of memberships, absences included, invalidated entry
+by entry from the change feed. Single-threaded by design (gunicorn sync workers)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+from models.directory import Change, MemberRecord
+
+Key = tuple[str, str]  # (login_key, site_number)
+
+
+class Absent:
+    """No membership; the reason code says why (unknown_user, unknown_site, no_membership)."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: str):
+        self.code = code
+
+
+Entry = MemberRecord | Absent
+
+
+class MemberCache:
+    def __init__(self, fetch: Callable[[str, str], MemberRecord | None],
+                 why_absent: Callable[[str, str], str], max_entries: int):
+        self._fetch = fetch
+        self._why_absent = why_absent
+        self._max = max_entries
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+
+    def get(self, login_key: str, site_number: str) -> Entry:
+        key = (login_key, site_number)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            return entry
+        entry = self._fetch(login_key, site_number) or Absent(self._why_absent(login_key, site_number))
+        self._entries[key] = entry
+        if len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def on_changes(self, changes: list[Change] | None) -> None:
+        if changes is None:
+            self._entries.clear()
+            return
+        for change in changes:
+            if change.login_key is not None and change.site_number is not None:
+                self._entries.pop((change.login_key, change.site_number), None)
+            elif change.kind != "api_key":
+                # A change to a whole site or person (or of unknown reach): start over.
+                # An absence can also turn into a membership, so nothing is kept.
+                self._entries.clear()
+                return

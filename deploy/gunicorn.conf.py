@@ -1,0 +1,39 @@
+"""gunicorn settings for the authz service. HOST, PORT and AUTHZ_WORKERS override.
+
+Sync workers: pycasbin was seen failing under threads, and a check is CPU-bound
+and short, so processes are the right unit. Each worker builds its own service."""
+
+import os
+import shutil
+import tempfile
+
+wsgi_app = "api.app:get_app()"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("AUTHZ_WORKERS", "2"))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 10
+accesslog = os.environ.get("AUTHZ_ACCESS_LOG") or None  # "-" for stdout; off by default for speed
+errorlog = "-"
+
+# Prometheus multiprocess mode: must be set before any worker imports prometheus_client.
+_metrics_dir_owned = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _metrics_dir_owned:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authz-metrics-")
+
+
+def on_starting(server):
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):  # values of a previous run must not be summed in
+        os.unlink(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir_owned:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

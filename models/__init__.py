@@ -1,0 +1,1 @@
+"""Peewee models, database setup and migrations."""

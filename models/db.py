@@ -1,0 +1,48 @@
+"""The one database handle. Chosen at start-up, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers never block the writer
+    "foreign_keys": 1,
+    "busy_timeout": 10_000,  # ms a writer waits for the lock before failing
+    "synchronous": "normal",  # safe with WAL; fsync at checkpoints
+}
+
+
+def open_database(url: str) -> Database:
+    """Bind the models to the database at URL (sqlite:///path or postgresql://...)."""
+    options = {}
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        options["pragmas"] = SQLITE_PRAGMAS
+    database = connect(url, **options)
+    db.initialize(database)
+    return database
+
+
+def is_postgres(database: Database | DatabaseProxy = db) -> bool:
+    target = database.obj if isinstance(database, DatabaseProxy) else database
+    return isinstance(target, PostgresqlDatabase)
+
+
+def is_sqlite(database: Database | DatabaseProxy = db) -> bool:
+    target = database.obj if isinstance(database, DatabaseProxy) else database
+    return isinstance(target, SqliteDatabase)
+
+
+def write_transaction():
+    """A transaction that takes the write lock up front: on SQLite, BEGIN IMMEDIATE,
+    so that a count-then-insert cannot interleave with another writer."""
+    if is_sqlite():
+        return db.obj.atomic("IMMEDIATE") if not db.obj.in_transaction() else db.atomic()
+    return db.atomic()

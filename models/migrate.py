@@ -1,0 +1,68 @@
+"""Apply or roll back the numbered migrations, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from models import migrations
+from models.db import db, is_postgres, write_transaction
+from models.schema import SchemaVersion
+
+DIALECT = {
+    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "fk": "INTEGER", "ts": "TIMESTAMP"},
+    "postgres": {"pk": "BIGSERIAL PRIMARY KEY", "fk": "BIGINT", "ts": "TIMESTAMP"},
+}
+# Serialises concurrent `authz migrate` runs from several replicas on PostgreSQL.
+_MIGRATION_LOCK = 7_261_001
+
+
+def available() -> list[tuple[str, object]]:
+    """(version, module) of every migration, in order."""
+    names = sorted(m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name.startswith("m"))
+    return [(name[1:5], importlib.import_module(f"models.migrations.{name}")) for name in names]
+
+
+def applied() -> list[str]:
+    if not db.table_exists("schema_version"):
+        return []
+    return [row.version for row in SchemaVersion.select().order_by(SchemaVersion.version)]
+
+
+def head() -> str:
+    return available()[-1][0]
+
+
+def is_current() -> bool:
+    return bool(applied()) and applied()[-1] == head()
+
+
+def migrate(target: str | None = None) -> list[str]:
+    """Bring the schema to TARGET (default: the latest), up or down. Each step
+    runs in its own transaction, under a lock, so concurrent runs are safe."""
+    db.create_tables([SchemaVersion], safe=True)
+    target = target or head()
+    done = []
+    for version, module in available():
+        if version <= target and _step(version, module.UP, applying=True):
+            done.append(f"up {version}")
+    for version, module in reversed(available()):
+        if version > target and _step(version, module.DOWN, applying=False):
+            done.append(f"down {version}")
+    return done
+
+
+def _step(version: str, statements: list[str], *, applying: bool) -> bool:
+    types = DIALECT["postgres" if is_postgres() else "sqlite"]
+    with write_transaction():
+        if is_postgres():
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        if (version in applied()) == applying:
+            return False  # another run got here first
+        for statement in statements:
+            db.execute_sql(statement.format(**types))
+        if applying:
+            SchemaVersion.create(version=version)
+        else:
+            SchemaVersion.delete().where(SchemaVersion.version == version).execute()
+    return True

@@ -1,0 +1,101 @@
+"""The tables. Their DDL lives in numbered migrations (models/migrations/);
+these classes only map rows, and must agree with the latest migration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from peewee import (
+    AutoField, CharField, CompositeKey, DateTimeField, ForeignKeyField, Model,
+)
+
+from models.db import db
+
+ROLES = ("primary", "secondary", "user")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def login_key(login_id: str) -> str:
+    """Login ids compare case-insensitively: this is the form they are matched in."""
+    return login_id.strip().lower()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Site(BaseModel):
+    number = CharField(max_length=64, unique=True)
+    name = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Person(BaseModel):
+    login_id = CharField(max_length=320)  # as the person typed it
+    login_key = CharField(max_length=320, unique=True)  # login_key(login_id)
+    email = CharField(max_length=320)
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    phone = CharField(max_length=50, default="")
+    notification_email = CharField(max_length=320, null=True)  # None: use email
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def by_login(cls, login_id: str) -> "Person | None":
+        return cls.get_or_none(cls.login_key == login_key(login_id))
+
+
+class Membership(BaseModel):
+    site = ForeignKeyField(Site, backref="memberships", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=16)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(max_length=320, null=True)
+
+    @classmethod
+    def for_site(cls, site: Site):
+        return cls.select(cls, Person).join(Person).where(cls.site == site)
+
+
+class MembershipLevel(BaseModel):
+    """One row per application where the member holds more than the lowest level."""
+
+    membership = ForeignKeyField(Membership, backref="levels", on_delete="CASCADE")
+    application = CharField(max_length=64)
+    level = CharField(max_length=64)
+
+    class Meta:
+        primary_key = CompositeKey("membership", "application")
+
+
+class ApiKey(BaseModel):
+    key_id = CharField(max_length=32, unique=True)
+    name = CharField(max_length=100)
+    scope = CharField(max_length=32)
+    secret_hash = CharField(max_length=64)  # sha256 hex of the secret part
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+
+
+class ChangeLog(BaseModel):
+    """Every committed change that can alter a decision, in commit order. Workers
+    poll it to drop exactly the cache entries it names."""
+
+    seq = AutoField()
+    kind = CharField(max_length=32)
+    site_number = CharField(max_length=64, null=True)
+    login_key = CharField(max_length=320, null=True)
+    at = DateTimeField(default=utcnow)
+
+
+class SchemaVersion(BaseModel):
+    version = CharField(max_length=16, primary_key=True)
+    applied_at = DateTimeField(default=utcnow)
+
+
+ALL_TABLES = [Site, Person, Membership, MembershipLevel, ApiKey, ChangeLog]

@@ -1,0 +1,87 @@
+"""The compiled table against a reference written from DOMAIN.md alone, for
+every role x application x level x action. Nothing here reads policies/."""
+
+import itertools
+
+import pytest
+
+LEVELS = {
+    "purchase_download": ["none", "downloads", "media", "full"],
+    "reporting": ["none", "view"],
+    "entitlements": ["none", "view", "update"],
+    "allocations": ["none", "view", "update"],
+    "manage_access": ["none", "view", "update"],
+    "contact_updates": ["none", "view", "update"],
+    "account_documents": ["none", "view"],
+}
+ACCOUNT_MANAGEMENT = {"manage_access", "contact_updates", "account_documents"}
+ROLES = ["primary", "secondary", "user"]
+
+# action -> (application, the lowest level that permits it)
+MINIMUM = {
+    "download_software": ("purchase_download", "downloads"),
+    "request_media": ("purchase_download", "media"),
+    "view_quotes": ("purchase_download", "full"),
+    "accept_quotes": ("purchase_download", "full"),
+    "browse_catalog": ("purchase_download", "full"),
+    "renew_licenses": ("purchase_download", "full"),
+    "view_reports": ("reporting", "view"),
+    "export_reports": ("reporting", "view"),
+    "view_entitlements": ("entitlements", "view"),
+    "view_deployments": ("entitlements", "view"),
+    "update_deployments": ("entitlements", "update"),
+    "view_allocations": ("allocations", "view"),
+    "update_allocations": ("allocations", "update"),
+    "list_users": ("manage_access", "view"),
+    "export_users": ("manage_access", "view"),
+    "view_access_requests": ("manage_access", "view"),
+    "view_audit": ("manage_access", "view"),
+    "check_user": ("manage_access", "update"),
+    "add_user": ("manage_access", "update"),
+    "update_user": ("manage_access", "update"),
+    "remove_user": ("manage_access", "update"),
+    "decide_access_requests": ("manage_access", "update"),
+    "view_contacts": ("contact_updates", "view"),
+    "edit_contacts": ("contact_updates", "update"),
+    "mark_contacts_reviewed": ("contact_updates", "update"),
+    "view_account_documents": ("account_documents", "view"),
+}
+
+
+def reference(role: str, action: str, level: str) -> bool:
+    application, minimum = MINIMUM[action]
+    if role == "user" and application in ACCOUNT_MANAGEMENT:
+        return False  # a plain user never can, whatever is assigned
+    if role == "primary":
+        return True  # every privilege at its highest level
+    order = LEVELS[application]
+    return order.index(level) >= order.index(minimum)
+
+
+CELLS = [(role, action, level) for role, action in itertools.product(ROLES, MINIMUM)
+         for level in LEVELS[MINIMUM[action][0]]]
+
+
+@pytest.mark.parametrize("role,action,level", CELLS, ids=["-".join(c) for c in CELLS])
+def test_cell_matches_reference(policy_table, role, action, level):
+    verdict = policy_table.verdict(role, action, level)
+    assert verdict.allowed is reference(role, action, level)
+    if verdict.allowed:
+        assert verdict.reason["rule"].startswith("p, ")
+        assert verdict.reason["source"].startswith("policy.csv:")
+    elif role == "user" and MINIMUM[action][0] in ACCOUNT_MANAGEMENT:
+        assert verdict.reason["code"] == "role_may_not_hold"
+    else:
+        assert verdict.reason == {"code": "level_too_low", "role": role, "application": MINIMUM[action][0],
+                                  "level": level, "required_level": MINIMUM[action][1]}
+
+
+def test_table_covers_exactly_the_reference(policy_table):
+    assert {cell for cell, _ in policy_table.cells()} == set(CELLS)
+    assert dict(policy_table.catalogue.action_application) == {a: app for a, (app, _) in MINIMUM.items()}
+    assert {app: list(policy_table.level_order(app)) for app in LEVELS} == LEVELS
+
+
+def test_unknown_role_or_level_is_denied(policy_table):
+    assert policy_table.verdict("superuser", "view_reports", "view").allowed is False
+    assert policy_table.verdict("user", "view_reports", "admin").reason["code"] == "unknown_level"

@@ -1,0 +1,120 @@
+"""Shared fixtures. Every test that takes `database` runs on SQLite and, where
+PostgreSQL answers, on PostgreSQL too (AUTHZ_TEST_POSTGRES_URL; default
+postgresql://postgres@127.0.0.1:5432/test). Naming the variable makes the
+PostgreSQL runs mandatory: if it is set and the server does not answer, they fail."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from falcon import testing
+
+from api.app import create_app
+from authz.config import PROJECT_ROOT, Settings
+from authz.engine import compile_policy
+from authz.keys import create_key
+from authz.service import AuthzService
+from models.db import db, open_database
+from models.migrate import migrate
+from tests import factories
+
+POLICY_DIR = PROJECT_ROOT / "policies"
+_PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+_PG_URL = os.environ.get("AUTHZ_TEST_POSTGRES_URL")
+
+
+def _postgres_answers(url: str) -> bool:
+    try:
+        psycopg2.connect(url, connect_timeout=2).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+BACKENDS = ["sqlite"]
+if _PG_URL or _postgres_answers(_PG_DEFAULT):
+    BACKENDS.append("postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A database of its own for this test session, dropped at the end."""
+    base = _PG_URL or _PG_DEFAULT
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    name = f"authz_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + "/" + name
+    yield url
+    db.close() if not db.is_closed() else None
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def policy_table():
+    return compile_policy(POLICY_DIR)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/authz.db"
+    url = request.getfixturevalue("postgres_server_url")
+    open_database(url)
+    migrate("0000")  # each test starts from an empty schema
+    db.close()
+    return url
+
+
+@pytest.fixture
+def database(database_url):
+    """An empty, migrated database bound to the models."""
+    handle = open_database(database_url)
+    migrate()
+    yield handle
+    if not handle.is_closed():
+        handle.close()
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, policy_dir=POLICY_DIR, cache_size=1000, change_poll_ms=60_000)
+
+
+@pytest.fixture
+def service(database, settings) -> AuthzService:
+    return AuthzService.start(settings)
+
+
+@pytest.fixture
+def client(service) -> testing.TestClient:
+    return testing.TestClient(create_app(service))
+
+
+@pytest.fixture
+def check_key(database) -> str:
+    return create_key("tests", "check")[0]
+
+
+@pytest.fixture
+def auth(check_key) -> dict:
+    return {"Authorization": f"Bearer {check_key}"}
+
+
+@pytest.fixture
+def demo(database, policy_table):
+    """The shipped demo data."""
+    from authz.importer import import_file
+    import_file(PROJECT_ROOT / "deploy" / "demo-data.yaml", policy_table)
+
+
+@pytest.fixture
+def make(database, policy_table):
+    return factories.Factory(policy_table)
