@@ -1,15 +1,13 @@
-"""`authz ...`: the command line for operators and policy authors."""
+"""Core commands: serve, migrate, import, demo, check, keys, policy validate."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from authz.config import PROJECT_ROOT, ConfigError, Settings
-from authz.errors import DomainError
+from authz.config import PROJECT_ROOT, Settings
 
 DEMO_DATA = PROJECT_ROOT / "deploy" / "demo-data.yaml"
 GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
@@ -100,10 +98,8 @@ def cmd_policy_validate(args, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def register(sub) -> None:
     from authz.keys import SCOPES
-    parser = argparse.ArgumentParser(prog="authz", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP service under gunicorn").set_defaults(run=cmd_serve)
     p = sub.add_parser("migrate", help="bring the database schema up (or down) to a version")
     p.add_argument("--to", help="target version, e.g. 0000 to undo everything (default: latest)")
@@ -133,17 +129,5 @@ def build_parser() -> argparse.ArgumentParser:
     p = policy.add_parser("validate", help="check a policy directory; list every problem as file:line")
     p.add_argument("dir", nargs="?", type=Path)
     p.set_defaults(run=cmd_policy_validate)
-    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args, Settings.from_env())
-    except (DomainError, ConfigError) as exc:
-        print(f"authz: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

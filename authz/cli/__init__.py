@@ -1,0 +1,38 @@
+"""`authz ...`: the command line for operators and policy authors.
+
+Each module in COMMAND_MODULES adds its subcommands with register(subparsers);
+a subcommand sets `run(args, settings) -> exit code`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from authz.config import ConfigError, Settings
+from authz.errors import DomainError
+
+COMMAND_MODULES = [
+    "authz.cli.core",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="authz", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args, Settings.from_env())
+    except (DomainError, ConfigError) as exc:
+        print(f"authz: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
