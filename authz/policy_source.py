@@ -43,8 +43,9 @@ class Rule:
 class PolicySource:
     directory: Path
     model_text: str
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]  # the lines that parsed
     version: str
+    problems: tuple[Problem, ...]  # lines that did not parse, a missing end marker
 
     def of_kind(self, kind: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.kind == kind]
@@ -60,17 +61,19 @@ def policy_version(policy_dir: Path) -> str:
 
 
 def read_policy_source(policy_dir: Path) -> PolicySource:
-    """Read model and rules; raise PolicyInvalid with every syntactic problem."""
+    """Read model and rules. Raise PolicyInvalid if a file is missing or the model
+    is unusable; otherwise keep the lines that parse and list those that don't,
+    so that validation can report every problem in one pass."""
     problems: list[Problem] = []
     model_text = _read(policy_dir / MODEL_FILE, MODEL_FILE, problems)
     rules_text = _read(policy_dir / RULES_FILE, RULES_FILE, problems)
     if problems:
         raise PolicyInvalid("policy", problems)
     problems.extend(_check_model(model_text))
-    rules = _parse_rules(rules_text, problems)
     if problems:
         raise PolicyInvalid("policy", problems)
-    return PolicySource(policy_dir, model_text, tuple(rules), policy_version(policy_dir))
+    rules = _parse_rules(rules_text, problems)
+    return PolicySource(policy_dir, model_text, tuple(rules), policy_version(policy_dir), tuple(problems))
 
 
 def _read(path: Path, name: str, problems: list[Problem]) -> str:

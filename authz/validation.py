@@ -23,11 +23,12 @@ class PolicyStructure:
 
 def validate(source: PolicySource, catalogue: Catalogue) -> PolicyStructure:
     """Check every rule; raise PolicyInvalid listing every problem found."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(source.problems)
     inherited_by = _role_hierarchy(source.of_kind("g"), catalogue, problems)
     level_order = _level_orders(source.of_kind("g2"), catalogue, problems)
-    if not problems:
-        structure = PolicyStructure(MappingProxyType(level_order), MappingProxyType(inherited_by))
+    orders_known = all(len(level_order[a]) == len(app.levels) for a, app in catalogue.applications.items())
+    structure = PolicyStructure(MappingProxyType(level_order), MappingProxyType(inherited_by))
+    if orders_known:  # rules can only be judged against complete level orders
         _check_permission_rules(source.of_kind("p"), catalogue, structure, problems)
     if problems:
         raise PolicyInvalid("policy", problems)

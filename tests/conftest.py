@@ -67,9 +67,9 @@ def database_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/authz.db"
     url = request.getfixturevalue("postgres_server_url")
-    open_database(url)
-    migrate("0000")  # each test starts from an empty schema
-    db.close()
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:  # each test starts from an empty schema
+        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    conn.close()
     return url
 
 

@@ -1,0 +1,61 @@
+"""API keys: hashed at rest, constant body on every failure, scopes, revocation."""
+
+import pytest
+
+from authz.keys import create_key, list_keys, revoke_key
+from models.schema import ApiKey
+
+BODY = {"user": "carol@acme.example", "site": "1001", "action": "download_software"}
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "Bearer", "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer azk_000000000000_secret",
+])
+def test_missing_unknown_or_malformed_key_is_401_with_one_body(client, demo, header):
+    headers = {"Authorization": header} if header is not None else {}
+    resp = client.simulate_post("/v1/check", json=BODY, headers=headers)
+    assert resp.status_code == 401
+    assert resp.json == {"error": "unauthenticated",
+                         "message": "a valid API key is required (Authorization: Bearer <key>)"}
+    assert resp.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_wrong_secret_for_a_real_key_id_is_401_with_the_same_body(client, demo, check_key):
+    prefix, key_id, _ = check_key.split("_", 2)
+    resp = client.simulate_post("/v1/check", json=BODY, headers={"Authorization": f"Bearer {prefix}_{key_id}_wrong"})
+    assert resp.status_code == 401
+    assert resp.json["error"] == "unauthenticated"
+
+
+def test_key_is_stored_only_hashed(database, check_key):
+    secret = check_key.split("_", 2)[2]
+    row = ApiKey.get()
+    assert secret not in (row.secret_hash, row.key_id, row.name)
+    assert len(row.secret_hash) == 64
+
+
+def test_revoked_key_stops_working_without_restart(client, demo, check_key, service):
+    auth = {"Authorization": f"Bearer {check_key}"}
+    assert client.simulate_post("/v1/check", json=BODY, headers=auth).status_code == 200
+    revoke_key(check_key.split("_", 2)[1])
+    service.feed.refresh(at_least=service.feed.seq + 1)  # what the next poll does
+    assert client.simulate_post("/v1/check", json=BODY, headers=auth).status_code == 401
+
+
+def test_scope_limits_routes(client, demo):
+    policy_key, _ = create_key("reloader", "policy")
+    resp = client.simulate_post("/v1/check", json=BODY, headers={"Authorization": f"Bearer {policy_key}"})
+    assert resp.status_code == 403
+    assert client.simulate_get("/v1/policy", headers={"Authorization": f"Bearer {policy_key}"}).status_code == 200
+
+
+def test_unknown_scope_is_refused(database):
+    from authz.errors import InvalidInput
+    with pytest.raises(InvalidInput):
+        create_key("x", "root")
+    assert list_keys() == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json"])
+def test_operational_routes_need_no_key(client, path):
+    assert client.simulate_get(path).status_code == 200
