@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 
 from api import errors, middleware
 from api.openapi import openapi_document
-from api.resources import checks, operations
+from api.resources import checks, members, operations
 from authz.config import Settings
 from authz.service import AuthzService
 
@@ -28,6 +28,12 @@ def create_app(service: AuthzService) -> falcon.App:
     app.add_route("/v1/check/batch", checks.CheckBatch(service))
     app.add_route("/v1/sites/{site}/members/{login_id}/permissions", checks.MemberPermissions(service))
     app.add_route("/v1/sites/{site}/actions/{action}/members", checks.ActionMembers(service))
+    app.add_route("/v1/sites", members.Sites(service))
+    app.add_route("/v1/sites/{site}/primary-transfer", members.PrimaryTransfer(service))
+    app.add_route("/v1/sites/{site}/members", members.Members(service))
+    app.add_route("/v1/sites/{site}/members.csv", members.MembersCsv(service))
+    app.add_route("/v1/sites/{site}/members/{login_id}", members.Member(service))
+    app.add_route("/v1/sites/{site}/identities/{login_id}", members.Identity(service))
     app.add_route("/v1/policy", operations.Policy(service))
     app.add_route("/healthz", operations.Health())
     app.add_route("/readyz", operations.Ready(service))

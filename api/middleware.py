@@ -7,6 +7,8 @@ import uuid
 
 from prometheus_client import Histogram
 
+from authz.admin import Actor
+from authz.audit import actor_for_key
 from authz.errors import Forbidden
 from authz.service import AuthzService
 
@@ -26,6 +28,9 @@ class RequestId:
         resp.set_header("X-Request-Id", req.context.request_id)
 
 
+ACTING_USER_HEADER = "X-Acting-User"
+
+
 class Authenticate:
     """Resources declare `scopes` (who may call them) or `public = True`."""
 
@@ -40,6 +45,10 @@ class Authenticate:
             raise Forbidden(f"this key's scope '{caller.scope}' may not call this route "
                             f"(needs one of: {', '.join(sorted(resource.scopes))})")
         req.context.caller = caller
+        if caller.scope == "admin":
+            req.context.actor = Actor.person(req.get_header(ACTING_USER_HEADER) or "")
+        elif caller.scope == "operator":
+            req.context.actor = Actor.operator(actor_for_key(caller.key_id))
 
 
 class Metrics:

@@ -15,6 +15,7 @@ timeout = 30
 graceful_timeout = 10
 accesslog = os.environ.get("AUTHZ_ACCESS_LOG") or None  # "-" for stdout; off by default for speed
 errorlog = "-"
+control_socket_disable = True  # gunicorn 27's control socket wants a writable $HOME; we don't use it
 
 # Prometheus multiprocess mode: must be set before any worker imports prometheus_client.
 _metrics_dir_owned = "PROMETHEUS_MULTIPROC_DIR" not in os.environ

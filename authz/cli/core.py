@@ -9,8 +9,9 @@ from pathlib import Path
 
 from authz.config import PROJECT_ROOT, Settings
 
-DEMO_DATA = PROJECT_ROOT / "deploy" / "demo-data.yaml"
-GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+# Overridable for installs where the package does not sit beside deploy/ (a wheel).
+DEMO_DATA = Path(os.environ.get("AUTHZ_DEMO_DATA", PROJECT_ROOT / "deploy" / "demo-data.yaml"))
+GUNICORN_CONF = Path(os.environ.get("AUTHZ_GUNICORN_CONF", PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
 
 
 def _database(settings: Settings) -> None:
@@ -48,7 +49,7 @@ def cmd_demo(args, settings: Settings) -> int:
     _database(settings)
     if not Site.select().exists():
         import_file(DEMO_DATA, compile_policy(settings.policy_dir))
-        print(f"loaded demo data from {DEMO_DATA.relative_to(PROJECT_ROOT)}")
+        print(f"loaded demo data from {DEMO_DATA}")
     for key in list_keys():
         if key.name == "demo" and key.revoked_at is None:
             revoke_key(key.key_id)
