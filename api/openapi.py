@@ -141,6 +141,119 @@ _PATHS = {
 }
 
 
+_ACTING = {"name": "X-Acting-User", "in": "header", "required": False, "schema": {"type": "string"},
+           "description": "Login id of the person acting (required with an admin-scope key; "
+                          "an operator-scope key acts as itself)"}
+_LOGIN = {"name": "login_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_ADMIN_ERRORS = {
+    **_AUTH_ERRORS,
+    "400": _error("Malformed request (the field is named)"),
+    "403": _error("The policy or a rule protecting the site refuses the acting person"),
+    "404": _error("No such site, or the acting person is not a member of it (indistinguishable)"),
+}
+_PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+    {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "next_after of the previous page"},
+]
+
+
+def _admin(summary: str, op_id: str, ok: dict, *, params=(), body: str | None = None, extra=None) -> dict:
+    """An administrative operation: authorized by the policy for the acting person."""
+    op = {"summary": summary, "operationId": op_id, "parameters": [_ACTING, *params],
+          "responses": {**ok, **_ADMIN_ERRORS, **(extra or {})}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    return op
+
+
+_SCHEMAS.update({
+    "Levels": {"type": "object", "additionalProperties": {"type": "string"},
+               "description": "application -> level (GET /v1/policy lists both)"},
+    "Member": {"type": "object", "properties": {
+        "login_id": {"type": "string"}, "email": {"type": "string"}, "first_name": {"type": "string"},
+        "last_name": {"type": "string"}, "phone": {"type": "string"},
+        "role": {"type": "string", "enum": ["primary", "secondary", "user"]},
+        "levels": {"$ref": "#/components/schemas/Levels"},
+        "added_at": {"type": "string"}, "added_by": {"type": ["string", "null"]},
+        "change_seq": {"type": "integer", "description": "On changes: pass as min_change_seq to see it in checks"}}},
+    "MemberPage": {"type": "object", "properties": {
+        "site": {"type": "string"}, "members": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
+        "next_after": {"type": ["string", "null"]}}},
+    "NewMember": {"type": "object", "required": ["login_id", "email", "business_justification", "role"], "properties": {
+        "login_id": {"type": "string"}, "email": {"type": "string"}, "business_justification": {"type": "string"},
+        "role": {"type": "string", "enum": ["secondary", "user"]}, "levels": {"$ref": "#/components/schemas/Levels"}}},
+    "MemberChange": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
+        "email": {"type": "string"}, "first_name": {"type": "string"}, "last_name": {"type": "string"},
+        "phone": {"type": "string"}, "role": {"type": "string", "enum": ["secondary", "user"]},
+        "levels": {"$ref": "#/components/schemas/Levels", "description": "Merged into the current levels"}}},
+    "Removed": {"type": "object", "properties": {
+        "removed": {"type": "string"}, "site": {"type": "string"}, "change_seq": {"type": "integer"}}},
+    "UserCheck": {"type": "object", "properties": {
+        "login_id": {"type": "string"}, "known": {"type": "boolean"}, "member": {"type": "boolean"}}},
+    "NewSite": {"type": "object", "required": ["number", "name", "primary"], "properties": {
+        "number": {"type": "string"}, "name": {"type": "string"},
+        "primary": {"type": "object", "required": ["login_id", "email"], "properties": {
+            "login_id": {"type": "string"}, "email": {"type": "string"}, "first_name": {"type": "string"},
+            "last_name": {"type": "string"}, "phone": {"type": "string"}}}}},
+    "Site": {"type": "object", "properties": {
+        "number": {"type": "string"}, "name": {"type": "string"}, "primary": {"type": "string"},
+        "change_seq": {"type": "integer"}}},
+    "SiteList": {"type": "object", "properties": {"sites": {"type": "array", "items": {
+        "$ref": "#/components/schemas/Site"}}}},
+    "PrimaryTransfer": {"type": "object", "required": ["to"], "properties": {
+        "to": {"type": "string", "description": "Login id of a member of the site"},
+        "former_primary_role": {"type": "string", "enum": ["secondary", "user"], "default": "secondary"}}},
+    "PrimaryTransferred": {"type": "object", "properties": {
+        "site": {"type": "string"}, "primary": {"type": "string"}, "former_primary": {"type": "string"},
+        "former_primary_role": {"type": "string"}, "change_seq": {"type": "integer"}}},
+})
+
+_CONFLICT = {"409": _error("Conflicts with the site's state (already a member, at most four secondaries, ...)")}
+_RULE = {"422": _error("A rule of the domain forbids it (the field is named where there is one)")}
+
+_PATHS.update({
+    "/v1/sites/{site}/members": {
+        "get": _admin("List the site's members (list_users)", "listMembers", {"200": _json("MemberPage")}, params=[
+            _SITE, {"name": "role", "in": "query", "schema": {"type": "string"}},
+            {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Search login id, names, email"},
+            *_PAGING]),
+        "post": _admin("Add a known identity to the site (add_user); they get a welcome message", "addMember",
+                       {"201": _json("Member", "Added")}, params=[_SITE], body="NewMember", extra={**_CONFLICT, **_RULE}),
+    },
+    "/v1/sites/{site}/members.csv": {"get": _admin(
+        "Download the complete user list as spreadsheet-safe CSV (export_users)", "exportMembers",
+        {"200": {"description": "CSV, streamed", "content": {"text/csv": {}}}}, params=[_SITE])},
+    "/v1/sites/{site}/members/{login_id}": {
+        "get": _admin("One member (list_users)", "getMember", {"200": _json("Member")}, params=[_SITE, _LOGIN]),
+        "patch": _admin("Change a member's details, role and levels (update_user)", "updateMember",
+                        {"200": _json("Member")}, params=[_SITE, _LOGIN], body="MemberChange", extra={**_CONFLICT, **_RULE}),
+        "delete": _admin("Remove a member from the site (remove_user)", "removeMember",
+                         {"200": _json("Removed")}, params=[_SITE, _LOGIN], extra=_RULE),
+    },
+    "/v1/sites/{site}/identities/{login_id}": {"get": _admin(
+        "User check: is the login id a known identity, and already a member? (check_user)", "userCheck",
+        {"200": _json("UserCheck")}, params=[_SITE, _LOGIN])},
+    "/v1/sites": {
+        "get": {"summary": "All sites (operator scope)", "operationId": "listSites",
+                "responses": {"200": _json("SiteList"), **_AUTH_ERRORS}},
+        "post": {"summary": "Create a site with its primary contact (operator scope)", "operationId": "createSite",
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/NewSite"}}}},
+                 "responses": {"201": _json("Site", "Created"), "400": _error("Malformed request"),
+                               **_AUTH_ERRORS, **_CONFLICT}},
+    },
+    "/v1/sites/{site}/primary-transfer": {"post": {
+        "summary": "Move the primary role to another member, atomically (operator scope)",
+        "operationId": "transferPrimary", "parameters": [_SITE],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/PrimaryTransfer"}}}},
+        "responses": {"200": _json("PrimaryTransferred"), "400": _error("Malformed request"),
+                      "404": _error("No such site, or the new primary is not a member"),
+                      **_AUTH_ERRORS, **_CONFLICT, **_RULE}}},
+})
+
+
 def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
