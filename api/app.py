@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 
 from api import errors, middleware
 from api.openapi import openapi_document
-from api.resources import checks, members, operations
+from api.resources import audit, checks, members, operations
 from authz.config import Settings
 from authz.service import AuthzService
 
@@ -34,6 +34,7 @@ def create_app(service: AuthzService) -> falcon.App:
     app.add_route("/v1/sites/{site}/members.csv", members.MembersCsv(service))
     app.add_route("/v1/sites/{site}/members/{login_id}", members.Member(service))
     app.add_route("/v1/sites/{site}/identities/{login_id}", members.Identity(service))
+    app.add_route("/v1/sites/{site}/audit", audit.SiteAudit(service))
     app.add_route("/v1/policy", operations.Policy(service))
     app.add_route("/healthz", operations.Health())
     app.add_route("/readyz", operations.Ready(service))

@@ -201,6 +201,13 @@ _SCHEMAS.update({
         "change_seq": {"type": "integer"}}},
     "SiteList": {"type": "object", "properties": {"sites": {"type": "array", "items": {
         "$ref": "#/components/schemas/Site"}}}},
+    "AuditPage": {"type": "object", "properties": {
+        "site": {"type": "string"}, "next_before": {"type": ["integer", "null"]},
+        "records": {"type": "array", "items": {"type": "object", "properties": {
+            "seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
+            "site_number": {"type": ["string", "null"]}, "action": {"type": "string"},
+            "target": {"type": ["string", "null"]}, "outcome": {"type": "string", "enum": ["done", "refused"]},
+            "before": {}, "after": {}, "detail": {"type": ["string", "null"]}}}}}},
     "PrimaryTransfer": {"type": "object", "required": ["to"], "properties": {
         "to": {"type": "string", "description": "Login id of a member of the site"},
         "former_primary_role": {"type": "string", "enum": ["secondary", "user"], "default": "secondary"}}},
@@ -243,6 +250,11 @@ _PATHS.update({
                  "responses": {"201": _json("Site", "Created"), "400": _error("Malformed request"),
                                **_AUTH_ERRORS, **_CONFLICT}},
     },
+    "/v1/sites/{site}/audit": {"get": _admin(
+        "The site's audit trail, newest first (view_audit)", "siteAudit", {"200": _json("AuditPage")},
+        params=[_SITE, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {"name": "before", "in": "query", "schema": {"type": "integer"},
+                 "description": "next_before of the previous page"}])},
     "/v1/sites/{site}/primary-transfer": {"post": {
         "summary": "Move the primary role to another member, atomically (operator scope)",
         "operationId": "transferPrimary", "parameters": [_SITE],

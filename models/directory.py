@@ -11,6 +11,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping
 
+from models import locks
 from models.db import db, is_postgres
 from models.schema import ChangeLog, Membership, MembershipLevel, Person, Site
 
@@ -64,7 +65,7 @@ def record_change(kind: str, site_number: str | None = None, login_key: str | No
     see seq 11 commit before seq 10 and skip 10 for ever. The transaction-scoped
     lock makes change-log writers commit in seq order."""
     if is_postgres():
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (7_261_002,))
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.CHANGE_LOG,))
     return ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
 
 

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 
 from models import migrations
+from models import locks
 from models.db import db, is_postgres, write_transaction
 from models.schema import SchemaVersion
 
@@ -13,8 +14,6 @@ DIALECT = {
     "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "fk": "INTEGER", "ts": "TIMESTAMP"},
     "postgres": {"pk": "BIGSERIAL PRIMARY KEY", "fk": "BIGINT", "ts": "TIMESTAMP"},
 }
-# Serialises concurrent `authz migrate` runs from several replicas on PostgreSQL.
-_MIGRATION_LOCK = 7_261_001
 
 
 def available() -> list[tuple[str, object]]:
@@ -59,7 +58,7 @@ def _step(version: str, statements: list[str], *, applying: bool) -> bool:
     types = DIALECT["postgres" if is_postgres() else "sqlite"]
     with write_transaction():
         if is_postgres():
-            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.MIGRATION,))
         if (version in applied()) == applying:
             return False  # another run got here first
         for statement in statements:
