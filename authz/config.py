@@ -22,6 +22,9 @@ class Settings:
     cache_size: int = 20_000  # memberships cached per worker
     change_poll_ms: int = 250  # how stale a worker's cache may be at most
     log_level: str = "INFO"
+    smtp_host: str = "127.0.0.1"  # where `authz notify deliver` hands messages over
+    smtp_port: int = 25
+    mail_from: str = "authz@localhost"  # From: and envelope sender of every message
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -31,6 +34,9 @@ class Settings:
             cache_size=_positive_int(env, "AUTHZ_CACHE_SIZE", cls.cache_size),
             change_poll_ms=_positive_int(env, "AUTHZ_CHANGE_POLL_MS", cls.change_poll_ms),
             log_level=env.get("AUTHZ_LOG_LEVEL", cls.log_level).upper(),
+            smtp_host=env.get("AUTHZ_SMTP_HOST", cls.smtp_host),
+            smtp_port=_positive_int(env, "AUTHZ_SMTP_PORT", cls.smtp_port),
+            mail_from=env.get("AUTHZ_MAIL_FROM", cls.mail_from),
         )
 
 

@@ -14,6 +14,9 @@ from authz.errors import DomainError
 
 COMMAND_MODULES = [
     "authz.cli.core",
+    "authz.cli.policy",
+    "authz.cli.notify",
+    "authz.cli.audit",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Core commands: serve, migrate, import, demo, check, keys, policy validate."""
+"""Core commands: serve, migrate, import, demo, check, keys."""
 
 from __future__ import annotations
 
@@ -92,13 +92,6 @@ def cmd_keys_revoke(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_policy_validate(args, settings: Settings) -> int:
-    from authz.engine import compile_policy
-    table = compile_policy(args.dir or settings.policy_dir)
-    print(f"policy {table.version} is valid")
-    return 0
-
-
 def register(sub) -> None:
     from authz.keys import SCOPES
     sub.add_parser("serve", help="run the HTTP service under gunicorn").set_defaults(run=cmd_serve)
@@ -125,10 +118,3 @@ def register(sub) -> None:
     p = keys.add_parser("revoke", help="revoke a key by its id")
     p.add_argument("key_id")
     p.set_defaults(run=cmd_keys_revoke)
-
-    policy = sub.add_parser("policy", help="the policy toolchain").add_subparsers(dest="policy_command", required=True)
-    p = policy.add_parser("validate", help="check a policy directory; list every problem as file:line")
-    p.add_argument("dir", nargs="?", type=Path)
-    p.set_defaults(run=cmd_policy_validate)
-
-

@@ -60,5 +60,5 @@ def test_import_reports_problems_by_position(cli, database, tmp_path):
 def test_policy_validate(cli, tmp_path):
     assert cli("policy", "validate")[0] == 0
     (tmp_path / "model.conf").write_text("")
-    code, _, err = cli("policy", "validate", str(tmp_path))
-    assert code == 2 and "catalogue.yaml: file not found" in err
+    code, out, _ = cli("policy", "validate", str(tmp_path))
+    assert code == 1 and f"{tmp_path}/catalogue.yaml: file not found" in out
