@@ -48,10 +48,12 @@ def load_catalogue(policy_dir: Path) -> Catalogue:
     problems: list[Problem] = []
 
     def problem(message: str, line: int | None = None) -> None:
-        problems.append(Problem(CATALOGUE_FILE, line, message))
+        # A message starts with the dotted path it is about ("applications.x.holders: ..."): its line.
+        problems.append(Problem(CATALOGUE_FILE, line or _line_of(root, message.partition(": ")[0]), message))
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw, root = yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
     except FileNotFoundError:
         raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, None, "file not found")])
     except yaml.YAMLError as exc:
@@ -76,6 +78,19 @@ def load_catalogue(policy_dir: Path) -> Catalogue:
         applications=MappingProxyType(applications),
         action_application=MappingProxyType(action_application),
     )
+
+
+def _line_of(root, dotted_path: str) -> int | None:
+    """Line of the key at DOTTED_PATH (roles.user, applications.x.holders), or None."""
+    node, line = root, None
+    for key in dotted_path.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        entry = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        if entry is None:
+            return line
+        line, node = entry[0].start_mark.line + 1, entry[1]
+    return line
 
 
 def _read_roles(raw, problem) -> dict[str, Role]:

@@ -37,7 +37,7 @@ def compile_policy(policy_dir: Path | str) -> DecisionTable:
     model = casbin.Enforcer.new_model(text=source.model_text)
     enforcer = casbin.Enforcer(model, _RulesAdapter(source))
     cells = _ask_every_cell(enforcer, source, catalogue, structure)
-    return DecisionTable(source.version, catalogue, structure, cells)
+    return DecisionTable(source.version, catalogue, structure, cells, rules=source.rules)
 
 
 def _ask_every_cell(enforcer: casbin.Enforcer, source: PolicySource, catalogue: Catalogue,

@@ -17,8 +17,11 @@ MODEL_FILE = "model.conf"
 RULES_FILE = "policy.csv"
 END_MARKER = "# end-of-policy"
 
-# The shape of model.conf that the rest of the engine relies on.
+# The shape of model.conf that the rest of the engine relies on: the table, the
+# level orders and the explanations all assume this matcher and an allow-only effect.
 EXPECTED_FIELDS = {"p": ("role", "level", "act"), "g": ("_", "_"), "g2": ("_", "_")}
+EXPECTED_MATCHER = "g(r_role, p_role) && g2(r_level, p_level) && r_act == p_act"
+EXPECTED_EFFECT = "some(where (p_eft == allow))"
 # A field is a plain identifier (levels: application:level). Anything else
 # (wildcards, regex, function calls, quotes) is not something the model expects.
 _PLAIN_FIELD = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
@@ -101,6 +104,15 @@ def _check_model(model_text: str) -> list[Problem]:
             problems.append(Problem(MODEL_FILE, None, "policy_definition must be 'p = role, level, act'"))
         elif kind != "p" and len(assertion.tokens) != len(expected):
             problems.append(Problem(MODEL_FILE, None, f"'{kind}' must relate two names ('{kind} = _, _')"))
+    matcher = " ".join(model.model.get("m", {}).get("m").value.split()) if "m" in model.model else ""
+    if matcher != EXPECTED_MATCHER:
+        problems.append(Problem(MODEL_FILE, None, "the matcher must be "
+                                "'g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act' "
+                                "(other functions or patterns are not part of this model)"))
+    effect = model.model.get("e", {}).get("e")
+    if effect is None or effect.value != EXPECTED_EFFECT:
+        problems.append(Problem(MODEL_FILE, None, "the policy effect must be allow-only: "
+                                "'e = some(where (p.eft == allow))'"))
     return problems
 
 

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Iterator, Mapping
 
 from authz.catalogue import Catalogue
+from authz.policy_source import Rule
 from authz.validation import PolicyStructure
 
 
@@ -24,10 +25,11 @@ Cell = tuple[str, str, str]  # (role, action, level)
 
 class DecisionTable:
     def __init__(self, version: str, catalogue: Catalogue, structure: PolicyStructure,
-                 cells: Mapping[Cell, Verdict]):
+                 cells: Mapping[Cell, Verdict], rules: tuple[Rule, ...] = ()):
         self.version = version
         self.catalogue = catalogue
         self.structure = structure
+        self.rules = rules  # the rules of policy.csv it was compiled from, with their lines
         self._cells = MappingProxyType(dict(cells))
         self._levels_allowing = MappingProxyType({
             (role, action): tuple(level for level in structure.level_order[app]

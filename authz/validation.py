@@ -28,8 +28,10 @@ def validate(source: PolicySource, catalogue: Catalogue) -> PolicyStructure:
     level_order = _level_orders(source.of_kind("g2"), catalogue, problems)
     orders_known = all(len(level_order[a]) == len(app.levels) for a, app in catalogue.applications.items())
     structure = PolicyStructure(MappingProxyType(level_order), MappingProxyType(inherited_by))
-    if orders_known:  # rules can only be judged against complete level orders
-        _check_permission_rules(source.of_kind("p"), catalogue, structure, problems)
+    kept = _check_permission_rules(source.of_kind("p"), catalogue, structure, problems)
+    _check_every_action_allowed(kept, catalogue, problems)
+    if orders_known:  # shadowing can only be judged against complete level orders
+        _check_shadowing(kept, structure, problems)
     if problems:
         raise PolicyInvalid("policy", problems)
     return structure
@@ -40,7 +42,7 @@ def _problem(problems: list[Problem], rule: Rule | None, message: str) -> None:
 
 
 def _role_hierarchy(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str, frozenset[str]]:
-    parents: dict[str, set[str]] = {role: set() for role in catalogue.roles}
+    lower_of: dict[str, dict[str, Rule]] = {role: {} for role in catalogue.roles}  # role -> roles it inherits
     for rule in rules:
         higher, lower = rule.fields
         unknown = [r for r in (higher, lower) if r not in catalogue.roles]
@@ -48,20 +50,24 @@ def _role_hierarchy(rules: list[Rule], catalogue: Catalogue, problems) -> dict[s
             _problem(problems, rule, f"unknown role '{unknown[0]}' (known: {', '.join(catalogue.roles)})")
         elif higher == lower:
             _problem(problems, rule, f"role '{higher}' inherits from itself")
+        elif (path := _inheritance_path(lower_of, lower, higher)) is not None:
+            _problem(problems, rule, f"role inheritance has a cycle: '{higher}' would inherit '{lower}', "
+                                     f"which already inherits '{higher}' ({_lines(path)})")
         else:
-            parents[lower].add(higher)
-    inherited_by = {}
-    for role in catalogue.roles:
-        seen, stack = {role}, [role]
-        while stack:
-            for higher in parents[stack.pop()]:
-                if higher == role:
-                    _problem(problems, None, f"role inheritance has a cycle through '{role}'")
-                if higher not in seen:
-                    seen.add(higher)
-                    stack.append(higher)
-        inherited_by[role] = frozenset(seen)
-    return inherited_by
+            lower_of[higher][lower] = rule
+    return {role: frozenset(r for r in catalogue.roles if r == role or _inheritance_path(lower_of, r, role))
+            for role in catalogue.roles}
+
+
+def _inheritance_path(lower_of: dict[str, dict[str, Rule]], start: str, goal: str) -> list[Rule] | None:
+    """The g rules through which START inherits GOAL's rules, or None if it does not."""
+    for lower, rule in lower_of[start].items():
+        if lower == goal:
+            return [rule]
+        rest = _inheritance_path(lower_of, lower, goal)
+        if rest is not None:
+            return [rule, *rest]
+    return None
 
 
 def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str, tuple[str, ...]]:
@@ -74,14 +80,9 @@ def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str
             _problem(problems, rule, errors[0])
             continue
         (app, higher), (other_app, lower) = parsed
-        if app != other_app:
-            _problem(problems, rule, f"a level of '{app}' cannot include a level of '{other_app}'")
-        elif higher == lower:
-            _problem(problems, rule, f"level '{app}:{higher}' includes itself")
-        elif higher in lower_of[app]:
-            _problem(problems, rule, f"'{app}:{higher}' already includes '{lower_of[app][higher].fields[1]}' (line {lower_of[app][higher].line}); levels must form one order")
-        elif lower in higher_of[app]:
-            _problem(problems, rule, f"'{app}:{lower}' is already included by '{higher_of[app][lower].fields[0]}' (line {higher_of[app][lower].line}); levels must form one order")
+        wrong = _level_rule_problem(app, higher, other_app, lower, lower_of.get(app, {}), higher_of.get(app, {}))
+        if wrong:
+            _problem(problems, rule, wrong)
         else:
             lower_of[app][higher] = rule
             higher_of[app][lower] = rule
@@ -94,6 +95,41 @@ def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str
                                      f"(g2 lines must chain every level of {', '.join(app.levels)}; cycles are not allowed)")
         orders[app_id] = tuple(order)
     return orders
+
+
+def _level_rule_problem(app: str, higher: str, other_app: str, lower: str,
+                        lower_of: dict[str, Rule], higher_of: dict[str, Rule]) -> str | None:
+    """What is wrong with 'APP:HIGHER includes OTHER_APP:LOWER' given the g2 rules kept so far."""
+    if app != other_app:
+        return f"a level of '{app}' cannot include a level of '{other_app}'"
+    if higher == lower:
+        return f"level '{app}:{higher}' includes itself"
+    if higher in lower_of:
+        return (f"'{app}:{higher}' already includes '{lower_of[higher].fields[1]}' "
+                f"(line {lower_of[higher].line}); levels must form one order")
+    if lower in higher_of:
+        return (f"'{app}:{lower}' is already included by '{higher_of[lower].fields[0]}' "
+                f"(line {higher_of[lower].line}); levels must form one order")
+    path = _inclusion_path(lower_of, lower, higher)
+    if path is not None:
+        return (f"levels of '{app}' would form a cycle: '{app}:{lower}' already includes '{app}:{higher}' "
+                f"({_lines(path)}); levels must form one order")
+    return None
+
+
+def _lines(rules: list[Rule]) -> str:
+    return ("line " if len(rules) == 1 else "lines ") + ", ".join(str(rule.line) for rule in rules)
+
+
+def _inclusion_path(lower_of: dict[str, Rule], start: str, goal: str) -> list[Rule] | None:
+    """The g2 rules through which level START includes level GOAL, or None."""
+    path, level = [], start
+    while level in lower_of and len(path) < len(lower_of):
+        path.append(lower_of[level])
+        level = lower_of[level].fields[1].split(":", 1)[1]
+        if level == goal:
+            return path
+    return None
 
 
 def _walk_up(bottom: str, higher_of: dict[str, Rule], levels) -> list[str]:
@@ -116,39 +152,51 @@ def _split_level(field: str, catalogue: Catalogue) -> tuple[str, str] | str:
     return app, level
 
 
-def _check_permission_rules(rules: list[Rule], catalogue: Catalogue, structure: PolicyStructure, problems) -> None:
-    kept: list[tuple[Rule, str, str]] = []
-    granted: set[str] = set()
+def _check_permission_rules(rules: list[Rule], catalogue: Catalogue, structure: PolicyStructure,
+                            problems) -> list[tuple[Rule, str, str]]:
+    """Check each p rule on its own; return the sound ones as (rule, application, level)."""
+    kept = []
     for rule in rules:
-        role, level_field, action = rule.fields
-        if role not in catalogue.roles:
-            _problem(problems, rule, f"unknown role '{role}' (known: {', '.join(catalogue.roles)})")
-            continue
-        parsed = _split_level(level_field, catalogue)
+        parsed = _permission_rule(rule, catalogue, structure)
         if isinstance(parsed, str):
             _problem(problems, rule, parsed)
-            continue
-        app, level = parsed
-        if action not in catalogue.action_application:
-            _problem(problems, rule, f"unknown action '{action}'")
-            continue
-        if catalogue.action_application[action] != app:
-            _problem(problems, rule, f"action '{action}' belongs to '{catalogue.action_application[action]}', not '{app}'")
-            continue
-        barred = sorted(r for r in structure.inherited_by[role] if not catalogue.may_hold(r, app))
-        if barred:
-            _problem(problems, rule, f"this rule would allow role '{barred[0]}', which may not hold '{app}', to {action}")
-            continue
-        kept.append((rule, app, level))
-        granted.add(action)
+        else:
+            kept.append((rule, *parsed))
+    return kept
+
+
+def _permission_rule(rule: Rule, catalogue: Catalogue, structure: PolicyStructure) -> tuple[str, str] | str:
+    """(application, level) of a sound rule, or what is wrong with it."""
+    role, level_field, action = rule.fields
+    if role not in catalogue.roles:
+        return f"unknown role '{role}' (known: {', '.join(catalogue.roles)})"
+    parsed = _split_level(level_field, catalogue)
+    if isinstance(parsed, str):
+        return parsed
+    app, level = parsed
+    if action not in catalogue.action_application:
+        return f"unknown action '{action}'"
+    if catalogue.action_application[action] != app:
+        return f"action '{action}' belongs to '{catalogue.action_application[action]}', not '{app}'"
+    barred = sorted(r for r in structure.inherited_by[role] if not catalogue.may_hold(r, app))
+    if barred:
+        return f"this rule would allow role '{barred[0]}', which may not hold '{app}', to {action}"
+    return app, level
+
+
+def _check_every_action_allowed(kept: list[tuple[Rule, str, str]], catalogue: Catalogue, problems) -> None:
+    granted = {rule.fields[2] for rule, _, _ in kept}
+    for action in catalogue.action_application:
+        if action not in granted:
+            _problem(problems, None, f"action '{action}' is allowed by no rule (is the policy incomplete?)")
+
+
+def _check_shadowing(kept: list[tuple[Rule, str, str]], structure: PolicyStructure, problems) -> None:
     for rule, app, level in kept:
         cover = _covering_rule(kept, rule, app, level, structure)
         if cover is not None:
             what = "duplicates" if cover.fields == rule.fields else "is shadowed by"
             _problem(problems, rule, f"rule {what} line {cover.line} ({cover.text})")
-    for action in catalogue.action_application:
-        if action not in granted:
-            _problem(problems, None, f"action '{action}' is allowed by no rule (is the policy incomplete?)")
 
 
 def _covering_rule(kept, rule: Rule, app: str, level: str, structure: PolicyStructure) -> Rule | None:

@@ -98,4 +98,3 @@ class SchemaVersion(BaseModel):
     applied_at = DateTimeField(default=utcnow)
 
 
-ALL_TABLES = [Site, Person, Membership, MembershipLevel, ApiKey, ChangeLog]

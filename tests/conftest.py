@@ -51,7 +51,8 @@ def postgres_server_url():
         cur.execute(f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + "/" + name
     yield url
-    db.close() if not db.is_closed() else None
+    if db.obj is not None and not db.is_closed():
+        db.close()
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
@@ -66,6 +67,10 @@ def policy_table():
 def database_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/authz.db"
+    return _fresh_postgres(request)
+
+
+def _fresh_postgres(request) -> str:
     url = request.getfixturevalue("postgres_server_url")
     with psycopg2.connect(url) as conn, conn.cursor() as cur:  # each test starts from an empty schema
         cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -73,11 +78,26 @@ def database_url(request, tmp_path: Path) -> str:
     return url
 
 
+def _migrated(url: str):
+    handle = open_database(url)
+    migrate()
+    return handle
+
+
 @pytest.fixture
 def database(database_url):
     """An empty, migrated database bound to the models."""
-    handle = open_database(database_url)
-    migrate()
+    handle = _migrated(database_url)
+    yield handle
+    if not handle.is_closed():
+        handle.close()
+
+
+@pytest.fixture(params=[b for b in BACKENDS if b == "postgres"])
+def postgres_database(request, tmp_path):
+    """For what only PostgreSQL has (advisory and row locks): an empty, migrated
+    PostgreSQL database. Not generated at all where PostgreSQL is absent."""
+    handle = _migrated(_fresh_postgres(request))
     yield handle
     if not handle.is_closed():
         handle.close()

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import pytest
 
+from models import locks
+
 from authz import audit
 from authz.cli import main
 from authz.errors import Forbidden, InvalidInput
@@ -312,16 +314,14 @@ def test_concurrent_writers_make_one_linear_chain(database):
         assert [r.target for r in rows if r.site_number == f"S{n}"] == [f"{n}:{i}" for i in range(per_thread)]
 
 
-def test_a_writer_holds_the_change_log_lock_before_the_chain_lock(database):
+def test_a_writer_holds_the_change_log_lock_before_the_chain_lock(postgres_database):
     """On PostgreSQL record() takes models.directory's lock too, so the two locks
     are always taken in one order (change log, then chain): no deadlock."""
-    if not is_postgres():
-        pytest.skip("advisory locks are PostgreSQL's")
     held = "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() ORDER BY objid"
     with write_transaction():
         assert db.execute_sql(held).fetchall() == []
         audit.record("alice@example.test", "member.update", site_number="S1")
-        assert [objid for objid, in db.execute_sql(held).fetchall()] == [7_261_002, 7_261_003]
+        assert [objid for objid, in db.execute_sql(held).fetchall()] == [locks.CHANGE_LOG, locks.AUDIT_CHAIN]
     assert db.execute_sql(held).fetchall() == []
 
 

@@ -392,12 +392,9 @@ def test_two_concurrent_deliverers_never_send_the_same_message(database):
     assert OutboxMessage.select().where(OutboxMessage.status == "sent").count() == count
 
 
-def test_on_postgres_a_deliverer_skips_a_message_another_one_holds(database, smtp):
+def test_on_postgres_a_deliverer_skips_a_message_another_one_holds(postgres_database, smtp):
     """SKIP LOCKED: a row locked by another deliverer's claim is passed over, not
-    waited for and not taken."""
-    from models.db import is_postgres
-    if not is_postgres():
-        pytest.skip("row locks are PostgreSQL's; SQLite serialises claims with its write lock")
+    waited for and not taken. (SQLite serialises claims with its write lock.)"""
     handler, port = smtp
     held, free = queue("held@example.test"), queue("free@example.test")
     reports = []

@@ -157,3 +157,14 @@ def test_role_inheritance_does_not_leak_caps_upward(policy_table):
     assert policy_table.verdict("user", "list_users", "update").allowed is False
     assert policy_table.verdict("secondary", "list_users", "view").allowed is True
     assert policy_table.verdict("primary", "list_users", "none").allowed is True
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("m = g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act",
+     "m = g(r.role, p.role) && g2(r.level, p.level) && keyMatch(r.act, p.act)", "the matcher must be"),
+    ("e = some(where (p.eft == allow))", "e = !some(where (p.eft == deny))", "the policy effect must be allow-only"),
+])
+def test_a_model_with_another_matcher_or_effect_is_refused(policy_copy, old, new, message):
+    path = policy_copy / "model.conf"
+    path.write_text(path.read_text().replace(old, new))
+    assert any(message in p for p in refusal(policy_copy))
