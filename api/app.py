@@ -10,7 +10,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 
 from api import errors, middleware
 from api.openapi import openapi_document
-from api.resources import audit, checks, members, operations
+from api.resources import audit, checks, members, operations, people
+from api.resources import access_requests
+from api.resources import contacts
 from authz.config import Settings
 from authz.service import AuthzService
 
@@ -34,8 +36,18 @@ def create_app(service: AuthzService) -> falcon.App:
     app.add_route("/v1/sites/{site}/members.csv", members.MembersCsv(service))
     app.add_route("/v1/sites/{site}/members/{login_id}", members.Member(service))
     app.add_route("/v1/sites/{site}/identities/{login_id}", members.Identity(service))
+    app.add_route("/v1/sites/{site}/access-requests", access_requests.AccessRequests(service))
+    app.add_route("/v1/sites/{site}/access-requests/{request_id}/grant", access_requests.AccessRequestGrant(service))
+    app.add_route("/v1/sites/{site}/access-requests/{request_id}/deny", access_requests.AccessRequestDeny(service))
     app.add_route("/v1/sites/{site}/audit", audit.SiteAudit(service))
+    app.add_route("/v1/sites/{site}/contacts", contacts.Contacts(service))
+    app.add_route("/v1/sites/{site}/contacts/review", contacts.ContactsReview(service))
+    app.add_route("/v1/sites/{site}/contacts/{contact_id}", contacts.Contact(service))
+    app.add_route("/v1/contacts/overdue", contacts.OverdueContacts())
+    app.add_route("/v1/contacts/review-reminders", contacts.ReviewReminders())
+    app.add_route("/v1/me", people.Me())
     app.add_route("/v1/policy", operations.Policy(service))
+    app.add_route("/v1/policy/reload", operations.PolicyReload(service))
     app.add_route("/healthz", operations.Health())
     app.add_route("/readyz", operations.Ready(service))
     app.add_route("/metrics", operations.Metrics(render_metrics))
@@ -57,4 +69,5 @@ def get_app() -> falcon.App:
     """Entry point for gunicorn: settings from the environment."""
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("casbin").setLevel(logging.WARNING)  # it logs every rule at INFO
     return create_app(AuthzService.start(settings))

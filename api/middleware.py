@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from prometheus_client import Histogram
 
 from authz.admin import Actor
 from authz.audit import actor_for_key
+from authz.decisions import random_id
 from authz.errors import Forbidden
 from authz.service import AuthzService
 
@@ -21,7 +21,7 @@ REQUEST_SECONDS = Histogram(
 
 class RequestId:
     def process_request(self, req, resp):
-        req.context.request_id = req.get_header("X-Request-Id") or uuid.uuid4().hex
+        req.context.request_id = req.get_header("X-Request-Id") or random_id()
         req.context.started = time.perf_counter()
 
     def process_response(self, req, resp, resource, req_succeeded):
@@ -52,7 +52,16 @@ class Authenticate:
 
 
 class Metrics:
+    def __init__(self):
+        # labels() validates and takes a lock on every call; a child never changes
+        # once made, so each worker looks up each (route, method, status) once.
+        self._children: dict[tuple[str, str, str], object] = {}
+
     def process_response(self, req, resp, resource, req_succeeded):
         route = req.uri_template or "unmatched"
         status = resp.status[:3] if isinstance(resp.status, str) else str(int(resp.status))
-        REQUEST_SECONDS.labels(route, req.method, status).observe(time.perf_counter() - req.context.started)
+        key = (route, req.method, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = REQUEST_SECONDS.labels(*key)
+        child.observe(time.perf_counter() - req.context.started)

@@ -91,9 +91,18 @@ _SCHEMAS = {
             "next_after": {"type": ["string", "null"], "description": "Pass as ?after= for the next page; null on the last"},
         },
     },
-    "Policy": {"type": "object", "required": ["version", "roles", "applications"], "properties": {
+    "Policy": {"type": "object", "required": ["version", "roles", "applications", "active", "workers"], "properties": {
         "version": {"type": "string"}, "roles": {"type": "array", "items": {"type": "object"}},
-        "applications": {"type": "array", "items": {"type": "object"}}}},
+        "applications": {"type": "array", "items": {"type": "object"}},
+        "active": {"type": "object", "description": "version, since, source (configured or last good snapshot)"},
+        "last_attempt": {"type": ["object", "null"], "description": "at, trigger, ok, version, errors"},
+        "workers": {"type": "array", "description": "the version each worker of this server serves",
+                    "items": {"type": "object", "properties": {
+                        "pid": {"type": "integer"}, "version": {"type": "string"}, "since": {"type": "string"},
+                        "source": {"type": "string"}}}}}},
+    "ReloadResult": {"type": "object", "required": ["ok", "active_version", "errors"], "properties": {
+        "ok": {"type": "boolean"}, "version": {"type": ["string", "null"]},
+        "active_version": {"type": "string"}, "errors": {"type": "array", "items": {"type": "string"}}}},
     "Readiness": {"type": "object", "required": ["ready"], "properties": {
         "ready": {"type": "boolean"}, "database": {"type": "string"}, "policy_version": {"type": "string"}}},
 }
@@ -129,6 +138,13 @@ _PATHS = {
     "/v1/policy": {"get": {
         "summary": "Active policy version and the catalogue of applications, levels and actions", "operationId": "policy",
         "responses": {"200": _json("Policy"), **_AUTH_ERRORS},
+    }},
+    "/v1/policy/reload": {"post": {
+        "summary": "Reload the policy files: build aside, validate, run the suites, swap only if all pass "
+                   "(this worker now; every other worker of the server on its next check)",
+        "operationId": "reloadPolicy",
+        "responses": {"200": _json("ReloadResult", "The new policy (or the same) is active"),
+                      "422": _json("ReloadResult", "Refused: the last good policy stays active"), **_AUTH_ERRORS},
     }},
     "/healthz": {"get": {"summary": "Liveness", "operationId": "health", "security": [],
                          "responses": {"200": {"description": "The process answers"}}}},
@@ -201,6 +217,12 @@ _SCHEMAS.update({
         "change_seq": {"type": "integer"}}},
     "SiteList": {"type": "object", "properties": {"sites": {"type": "array", "items": {
         "$ref": "#/components/schemas/Site"}}}},
+    "Profile": {"type": "object", "properties": {
+        "login_id": {"type": "string"}, "email": {"type": "string"}, "first_name": {"type": "string"},
+        "last_name": {"type": "string"}, "phone": {"type": "string"},
+        "notification_email": {"type": ["string", "null"], "description": "Where messages go; null: the email"}}},
+    "NotificationEmail": {"type": "object", "required": ["notification_email"], "additionalProperties": False,
+                          "properties": {"notification_email": {"type": ["string", "null"]}}},
     "AuditPage": {"type": "object", "properties": {
         "site": {"type": "string"}, "next_before": {"type": ["integer", "null"]},
         "records": {"type": "array", "items": {"type": "object", "properties": {
@@ -250,6 +272,11 @@ _PATHS.update({
                  "responses": {"201": _json("Site", "Created"), "400": _error("Malformed request"),
                                **_AUTH_ERRORS, **_CONFLICT}},
     },
+    "/v1/me": {
+        "get": _admin("The acting person's profile", "getMe", {"200": _json("Profile")}),
+        "patch": _admin("Set or clear (null) one's own notification email", "setNotificationEmail",
+                        {"200": _json("Profile")}, body="NotificationEmail"),
+    },
     "/v1/sites/{site}/audit": {"get": _admin(
         "The site's audit trail, newest first (view_audit)", "siteAudit", {"200": _json("AuditPage")},
         params=[_SITE, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -263,6 +290,159 @@ _PATHS.update({
         "responses": {"200": _json("PrimaryTransferred"), "400": _error("Malformed request"),
                       "404": _error("No such site, or the new primary is not a member"),
                       **_AUTH_ERRORS, **_CONFLICT, **_RULE}}},
+})
+
+
+# -- access requests (authz/access_requests.py) ---------------------------------
+_REQUEST_ID = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_SCHEMAS.update({
+    "NewAccessRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "business_justification": {"type": "string", "maxLength": 2000, "description": "Optional"},
+        "login_id": {"type": "string", "description": "Operator scope only: the person asking. "
+                                                     "With an admin key the acting person asks for themselves"}}},
+    "AccessRequest": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "site": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "granted", "denied"]},
+        "business_justification": {"type": ["string", "null"]}, "requested_at": {"type": "string"},
+        "requester": {"type": "object", "properties": {
+            "login_id": {"type": "string"}, "first_name": {"type": "string"}, "last_name": {"type": "string"},
+            "email": {"type": "string"}, "phone": {"type": "string"}}},
+        "decided_at": {"type": ["string", "null"]}, "decided_by": {"type": ["string", "null"]},
+        "deny_reason": {"type": ["string", "null"]}, "deny_reason_text": {"type": ["string", "null"]},
+        "granted_role": {"type": ["string", "null"]},
+        "granted_levels": {"oneOf": [{"$ref": "#/components/schemas/Levels"}, {"type": "null"}]}}},
+    "AccessRequestPage": {"type": "object", "properties": {
+        "site": {"type": "string"}, "status": {"type": "string"},
+        "requests": {"type": "array", "items": {"$ref": "#/components/schemas/AccessRequest"}},
+        "next_after": {"type": ["integer", "null"], "description": "Pass as ?after= for the next page; null on the last"}}},
+    "AccessGrant": {"type": "object", "required": ["role"], "additionalProperties": False, "properties": {
+        "role": {"type": "string", "enum": ["secondary", "user"]},
+        "levels": {"$ref": "#/components/schemas/Levels"},
+        "business_justification": {"type": "string", "maxLength": 2000,
+                                   "description": "Required when the request gave none"}}},
+    "AccessGranted": {"type": "object", "properties": {
+        "request": {"$ref": "#/components/schemas/AccessRequest"},
+        "member": {"$ref": "#/components/schemas/Member"},
+        "change_seq": {"type": "integer", "description": "Pass as min_change_seq to see it in checks"}}},
+    "AccessDenial": {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {
+        "reason": {"type": "string", "enum": ["requestor_unknown", "access_not_necessary", "no_business_relationship"]}}},
+})
+_DECIDED = {"409": _error("The request was already decided, or grant conflicts with the site's state "
+                          "(already a member, at most four secondaries)")}
+_PATHS.update({
+    "/v1/sites/{site}/access-requests": {
+        "get": _admin("List the site's access requests with the requesters' details (view_access_requests)",
+                      "listAccessRequests", {"200": _json("AccessRequestPage")}, params=[
+                          _SITE, {"name": "status", "in": "query", "schema": {
+                              "type": "string", "enum": ["pending", "granted", "denied", "all"], "default": "pending"}},
+                          {"name": "limit", "in": "query",
+                           "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+                          {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0},
+                           "description": "next_after of the previous page"}]),
+        "post": _admin("Ask for access to the site for the acting person (any known identity; not a member check)",
+                       "requestAccess", {"201": _json("AccessRequest", "Requested")}, params=[_SITE],
+                       body="NewAccessRequest",
+                       extra={"404": _error("No such site"),
+                              "409": _error("Already a member, or already an open request"),
+                              "422": _error("The requester is not a known identity")}),
+    },
+    "/v1/sites/{site}/access-requests/{request_id}/grant": {"post": _admin(
+        "Grant a pending request: the requester becomes a member (decide_access_requests); they are notified",
+        "grantAccessRequest", {"200": _json("AccessGranted")}, params=[_SITE, _REQUEST_ID], body="AccessGrant",
+        extra={**_DECIDED, **_RULE})},
+    "/v1/sites/{site}/access-requests/{request_id}/deny": {"post": _admin(
+        "Deny a pending request with one reason (decide_access_requests); the requester is notified",
+        "denyAccessRequest", {"200": _json("AccessRequest")}, params=[_SITE, _REQUEST_ID], body="AccessDenial",
+        extra={**_DECIDED, "422": _error("The reason is not exactly one of the three allowed")})},
+})
+
+# -- contact updates (authz/contacts.py) ---------------------------------------
+
+_CONTACT_TYPE_IDS = ["primary", "technical", "administrative", "renewal", "media_shipping", "billing"]
+_CONTACT_FIELDS = {
+    "first_name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "last_name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "telephone": {"type": "string", "minLength": 1, "maxLength": 50},
+    "email": {"type": "string", "minLength": 3, "maxLength": 320,
+              "description": "The contact's address; never any person's login or notification email"},
+    "street_address": {"type": "string", "minLength": 1, "maxLength": 500, "description": "May span lines"},
+    "city": {"type": "string", "minLength": 1, "maxLength": 100},
+    "state_province": {"type": "string", "minLength": 1, "maxLength": 100},
+    "postal_code": {"type": "string", "minLength": 1, "maxLength": 20},
+    "contact_types": {"type": "array", "minItems": 1, "uniqueItems": True,
+                      "items": {"type": "string", "enum": _CONTACT_TYPE_IDS},
+                      "description": "At least one; returned in this order"},
+}
+_DAYS = {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30},
+         "description": "A site is overdue when its contacts were not reviewed in this many days"}
+_CONTACT_ID = {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_CONTACT_RULE = {"422": _error("A mandatory field is missing, empty or malformed, or contact_types is not a "
+                               "non-empty list of known types (the field is named); nothing was changed")}
+_REVIEW_STATE = {
+    "last_reviewed_at": {"type": ["string", "null"]}, "last_reviewed_by": {"type": ["string", "null"]},
+    "last_reminded_at": {"type": ["string", "null"]}}
+
+_SCHEMAS.update({
+    "ContactInput": {"type": "object", "additionalProperties": False, "required": list(_CONTACT_FIELDS),
+                     "properties": _CONTACT_FIELDS,
+                     "description": "The whole record: a save replaces every field"},
+    "Contact": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "site": {"type": "string"}, **_CONTACT_FIELDS,
+        "created_at": {"type": "string"}, "updated_at": {"type": "string"}, "updated_by": {"type": "string"}}},
+    "ContactList": {"type": "object", "properties": {
+        "site": {"type": "string"}, "contacts": {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
+        "review": {"type": "object", "properties": {**_REVIEW_STATE, "overdue": {"type": "boolean"}}},
+        "uncovered_types": {"type": "array", "items": {"type": "string", "enum": _CONTACT_TYPE_IDS},
+                            "description": "Types no contact carries (a warning)"}}},
+    "ContactDeleted": {"type": "object", "properties": {"deleted": {"type": "integer"}, "site": {"type": "string"}}},
+    "ContactsReviewed": {"type": "object", "properties": {
+        "site": {"type": "string"}, "reviewed_at": {"type": "string"}, "reviewed_by": {"type": "string"},
+        "contacts": {"type": "integer"}}},
+    "OverdueSites": {"type": "object", "properties": {
+        "days": {"type": "integer"}, "sites": {"type": "array", "items": {"type": "object", "properties": {
+            "site": {"type": "string"}, "name": {"type": "string"}, **_REVIEW_STATE,
+            "primary": {"type": ["string", "null"]}}}}}},
+    "ReviewReminders": {"type": "object", "properties": {
+        "days": {"type": "integer"},
+        "reminded": {"type": "array", "items": {"type": "object", "properties": {
+            "site": {"type": "string"}, "name": {"type": "string"}, "primary": {"type": "string"},
+            "recipient": {"type": "string"}, "last_reviewed_at": {"type": ["string", "null"]}}}},
+        "skipped": {"type": "array", "items": {"type": "object", "properties": {
+            "site": {"type": "string"}, "reason": {"type": "string", "enum": [
+                "reminded_recently", "reviewed_meanwhile", "no_primary", "no_valid_address", "site_gone"]},
+            "last_reminded_at": {"type": "string"}}}}}},
+})
+
+_PATHS.update({
+    "/v1/sites/{site}/contacts": {
+        "get": _admin("The site's contacts and their last review (view_contacts)", "listContacts",
+                      {"200": _json("ContactList")}, params=[_SITE]),
+        "post": _admin("Add a contact, whole (edit_contacts)", "createContact", {"201": _json("Contact", "Created")},
+                       params=[_SITE], body="ContactInput",
+                       extra={"409": _error("The site already keeps the most contacts allowed"), **_CONTACT_RULE}),
+    },
+    "/v1/sites/{site}/contacts/{contact_id}": {
+        "put": _admin("Save a contact, whole: every field is replaced, or none (edit_contacts)", "replaceContact",
+                      {"200": _json("Contact")}, params=[_SITE, _CONTACT_ID], body="ContactInput",
+                      extra={**_CONTACT_RULE, "404": _error(
+                          "No such site or contact (another site's contact is not found either)")}),
+        "delete": _admin("Delete a contact (edit_contacts)", "deleteContact", {"200": _json("ContactDeleted")},
+                         params=[_SITE, _CONTACT_ID], extra={"404": _error(
+                             "No such site or contact (another site's contact is not found either)")}),
+    },
+    "/v1/sites/{site}/contacts/review": {"post": _admin(
+        "Mark the site's contacts reviewed now, by the acting person (mark_contacts_reviewed)", "markContactsReviewed",
+        {"200": _json("ContactsReviewed")}, params=[_SITE])},
+    "/v1/contacts/overdue": {"get": {
+        "summary": "Sites whose contacts were never reviewed or not in the last DAYS days (operator scope)",
+        "operationId": "overdueContactReviews", "parameters": [_DAYS],
+        "responses": {"200": _json("OverdueSites"), "400": _error("Bad days"), **_AUTH_ERRORS}}},
+    "/v1/contacts/review-reminders": {"post": {
+        "summary": "Queue a review reminder to the primary contact of each overdue site, at most once "
+                   "per 7 days per site (operator scope)",
+        "operationId": "sendReviewReminders", "parameters": [_DAYS],
+        "responses": {"200": _json("ReviewReminders", "The sites reminded, and those skipped with why"),
+                      "400": _error("Bad days"), **_AUTH_ERRORS}}},
 })
 
 

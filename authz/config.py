@@ -22,6 +22,8 @@ class Settings:
     cache_size: int = 20_000  # memberships cached per worker
     change_poll_ms: int = 250  # how stale a worker's cache may be at most
     log_level: str = "INFO"
+    policy_poll_ms: int = 1000  # how often a worker looks for changed policy files
+    state_dir: Path | None = None  # shared by one server's workers; None: a private temporary directory
     smtp_host: str = "127.0.0.1"  # where `authz notify deliver` hands messages over
     smtp_port: int = 25
     mail_from: str = "authz@localhost"  # From: and envelope sender of every message
@@ -34,6 +36,8 @@ class Settings:
             cache_size=_positive_int(env, "AUTHZ_CACHE_SIZE", cls.cache_size),
             change_poll_ms=_positive_int(env, "AUTHZ_CHANGE_POLL_MS", cls.change_poll_ms),
             log_level=env.get("AUTHZ_LOG_LEVEL", cls.log_level).upper(),
+            policy_poll_ms=_positive_int(env, "AUTHZ_POLICY_POLL_MS", cls.policy_poll_ms),
+            state_dir=Path(env["AUTHZ_STATE_DIR"]) if env.get("AUTHZ_STATE_DIR") else None,
             smtp_host=env.get("AUTHZ_SMTP_HOST", cls.smtp_host),
             smtp_port=_positive_int(env, "AUTHZ_SMTP_PORT", cls.smtp_port),
             mail_from=env.get("AUTHZ_MAIL_FROM", cls.mail_from),

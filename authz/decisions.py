@@ -3,9 +3,9 @@ and look the answer up in the compiled table."""
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from authz import metrics
 from authz.errors import InvalidInput, UnknownAction
@@ -15,6 +15,43 @@ from models.schema import login_key
 
 MAX_LENGTH = {"user": 320, "site": 64, "action": 64}
 MAX_BATCH = 1000
+_FIELDS = tuple(MAX_LENGTH.items())
+_KNOWN_KEYS = {True: frozenset(MAX_LENGTH), False: frozenset(MAX_LENGTH) | {"min_change_seq"}}
+
+# uuid.uuid4().hex spends most of its time in uuid.UUID's constructor; these masks
+# set the same version (4) and variant (RFC 4122) bits on 128 random bits directly.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+class _RandomPool:
+    """OS randomness (the source uuid4 uses) read a page at a time: one system call
+    per id costs more than the rest of making it. A forked child starts with an
+    empty pool, so two workers never hand out the same ids."""
+
+    SIZE = 4096
+
+    def __init__(self):
+        self._bytes, self._next = b"", 0
+        os.register_at_fork(after_in_child=self.empty)
+
+    def empty(self) -> None:
+        self._bytes, self._next = b"", 0
+
+    def take16(self) -> int:
+        start = self._next
+        if start >= len(self._bytes):
+            self._bytes, start = os.urandom(self.SIZE), 0
+        self._next = start + 16
+        return int.from_bytes(self._bytes[start:start + 16], "big")
+
+
+_RANDOM = _RandomPool()
+
+
+def random_id() -> str:
+    """A random UUID4 as 32 hex digits: what uuid.uuid4().hex returns, cheaper."""
+    return f"{_RANDOM.take16() & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
 @dataclass(frozen=True)
@@ -28,20 +65,23 @@ def parse_check(body: Any, table: DecisionTable, where: str = "") -> CheckReques
     """Validate one check; raise InvalidInput naming the offending field."""
     if not isinstance(body, dict):
         raise InvalidInput(f"{where or 'the body'} must be a JSON object", field=where or None)
-    extra = sorted(set(body) - set(MAX_LENGTH) - ({"min_change_seq"} if not where else set()))
-    if extra:
+    known = _KNOWN_KEYS[bool(where)]
+    if not body.keys() <= known:  # a batch parses many: no set is built unless one is wrong
+        extra = sorted(set(body) - known)
         raise InvalidInput(f"unknown field '{where}{extra[0]}'", field=f"{where}{extra[0]}")
-    values = {}
-    for name, limit in MAX_LENGTH.items():
+    values = []
+    for name, limit in _FIELDS:
         value = body.get(name)
-        if not isinstance(value, str) or not value.strip():
+        stripped = value.strip() if isinstance(value, str) else ""
+        if not stripped:
             raise InvalidInput(f"'{where}{name}' is required and must be a non-empty string", field=f"{where}{name}")
         if len(value) > limit:
             raise InvalidInput(f"'{where}{name}' is longer than {limit} characters", field=f"{where}{name}")
-        values[name] = value.strip()
-    if table.application_of(values["action"]) is None:
-        raise UnknownAction(f"unknown action '{values['action']}' (GET /v1/policy lists them)", field=f"{where}action")
-    return CheckRequest(**values)
+        values.append(stripped)
+    user, site, action = values
+    if table.application_of(action) is None:
+        raise UnknownAction(f"unknown action '{action}' (GET /v1/policy lists them)", field=f"{where}action")
+    return CheckRequest(user, site, action)
 
 
 def parse_min_change_seq(body: dict) -> int | None:
@@ -60,6 +100,23 @@ class DecisionPoint:
     def decide(self, table: DecisionTable, check: CheckRequest, change_seq: int) -> dict:
         """The answer to one well-formed check. Every path that is not a table
         verdict for a real member is a denial."""
+        answer = self._answer(table, check, change_seq)
+        (metrics.ALLOWED if answer["allowed"] else metrics.DENIED).inc()
+        return answer
+
+    def decide_all(self, table: DecisionTable, checks: Iterable[CheckRequest], change_seq: int) -> list[dict]:
+        """The answers to a batch, in order. The outcome counters move once per
+        batch, by the same totals as one `decide` per check would: each move
+        writes to a shared memory map, which costs as much as a decision."""
+        answers = [self._answer(table, check, change_seq) for check in checks]
+        allowed = sum(1 for answer in answers if answer["allowed"])
+        if allowed:
+            metrics.ALLOWED.inc(allowed)
+        if len(answers) > allowed:
+            metrics.DENIED.inc(len(answers) - allowed)
+        return answers
+
+    def _answer(self, table: DecisionTable, check: CheckRequest, change_seq: int) -> dict:
         entry = self._members.get(login_key(check.user), check.site)
         if isinstance(entry, Absent):
             allowed, reason = False, {"code": entry.code}
@@ -68,10 +125,9 @@ class DecisionPoint:
             level = entry.levels.get(application) or table.lowest_level(application)
             verdict = table.verdict(entry.role, check.action, level)
             allowed, reason = verdict.allowed, verdict.reason
-        (metrics.ALLOWED if allowed else metrics.DENIED).inc()
         return {
             "allowed": allowed,
-            "decision_id": uuid.uuid4().hex,
+            "decision_id": random_id(),
             "policy_version": table.version,
             "change_seq": change_seq,
             "reason": reason,

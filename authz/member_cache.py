@@ -22,6 +22,16 @@ class Absent:
 
 Entry = MemberRecord | Absent
 
+# One Absent per reason code, shared by every cached absence (they are never changed).
+_ABSENT: dict[str, Absent] = {}
+
+
+def _absent(code: str) -> Absent:
+    entry = _ABSENT.get(code)
+    if entry is None:
+        entry = _ABSENT[code] = Absent(code)
+    return entry
+
 
 class MemberCache:
     def __init__(self, fetch: Callable[[str, str], MemberRecord | None],
@@ -37,7 +47,7 @@ class MemberCache:
         if entry is not None:
             self._entries.move_to_end(key)
             return entry
-        entry = self._fetch(login_key, site_number) or Absent(self._why_absent(login_key, site_number))
+        entry = self._fetch(login_key, site_number) or _absent(self._why_absent(login_key, site_number))
         self._entries[key] = entry
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)

@@ -200,6 +200,11 @@ def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id
     def work(authority: Authority) -> dict:
         member = _member(authority.site.id, login_id)
         check_may_act_on(authority, login_id, member.role)
+        if member.role == "primary" and (new_role or level_changes):
+            # Only an operator gets here: the primary holds every level, and the
+            # role moves only by a transfer (a site always has exactly one primary).
+            raise RuleViolation("the primary contact's role and levels change only by a transfer of the role",
+                                field="role" if new_role else "levels")
         stored = _stored_levels([member.id])[member.id]
         before = {"role": member.role, "levels": full_levels(table, stored), **_details(member.person)}
         role = new_role or member.role

@@ -4,15 +4,17 @@ Built once per worker process by `AuthzService.start`, never at import time."""
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from authz.config import Settings
 from authz.decisions import MAX_BATCH, DecisionPoint, parse_check, parse_min_change_seq
-from authz.engine import compile_policy
 from authz.errors import InvalidInput, NotFound, UnknownAction
 from authz.freshness import ChangeFeed
 from authz.keys import Caller, KeyRing
 from authz.member_cache import Absent, MemberCache
+from authz.reload import PolicyReloader
 from authz.table import DecisionTable
 from models import directory, migrate
 from models.db import db, open_database
@@ -27,9 +29,13 @@ class _ChangeLog:
 
 
 class AuthzService:
-    def __init__(self, settings: Settings, table: DecisionTable):
+    def __init__(self, settings: Settings):
+        """Build the caches; start() loads the policy. Nothing is connected here."""
         self.settings = settings
-        self.table = table
+        self.table: DecisionTable | None = None  # swapped whole by the reloader: read it once per request
+        state_dir = settings.state_dir or Path(tempfile.mkdtemp(prefix="authz-state-"))
+        self.reloader = PolicyReloader(settings.policy_dir, state_dir, settings.policy_poll_ms / 1000,
+                                       apply=self._use_policy)
         self.feed = ChangeFeed(_ChangeLog(), settings.change_poll_ms / 1000)
         self.members = MemberCache(directory.fetch_member, directory.why_absent, settings.cache_size)
         self.keys = KeyRing()
@@ -39,20 +45,35 @@ class AuthzService:
 
     @classmethod
     def start(cls, settings: Settings) -> "AuthzService":
-        """Open the database and compile the policy (raises PolicyInvalid if bad)."""
+        """Open the database and load the policy (raises PolicyInvalid if it is bad
+        and there is no last good one to fall back to)."""
         open_database(settings.database_url)
-        table = compile_policy(settings.policy_dir)
-        log.info("policy %s compiled from %s", table.version, settings.policy_dir)
-        return cls(settings, table)
+        service = cls(settings)
+        service.reloader.start()
+        log.info("policy %s active (from %s)", service.table.version, service.reloader.active_source)
+        return service
+
+    def _use_policy(self, table: DecisionTable) -> None:
+        self.table = table  # one reference assignment: requests see the old or the new table whole
 
     def authenticate(self, authorization: str | None) -> Caller:
+        self.reloader.maybe_reload()
         self.feed.refresh()
         return self.keys.verify(authorization)
 
+    def reload_policy(self) -> dict:
+        """Reload here now, and ask every other worker of this server to do the same."""
+        attempt = self.reloader.reload("reload requested")
+        if attempt.ok:
+            self.reloader.request_reload_everywhere()
+        return {"ok": attempt.ok, "version": attempt.version, "errors": list(attempt.errors),
+                "active_version": self.table.version}
+
     def check(self, body: Any) -> dict:
-        check = parse_check(body, self.table)
+        table = self.table  # one policy version for the whole answer
+        check = parse_check(body, table)
         seq = self.feed.refresh(parse_min_change_seq(body))
-        return self.decisions.decide(self.table, check, seq)
+        return self.decisions.decide(table, check, seq)
 
     def check_batch(self, body: Any) -> dict:
         if not isinstance(body, dict) or set(body) - {"checks", "min_change_seq"}:
@@ -63,7 +84,7 @@ class AuthzService:
         table = self.table  # one policy version for the whole batch
         checks = [parse_check(item, table, where=f"checks[{i}].") for i, item in enumerate(items)]
         seq = self.feed.refresh(parse_min_change_seq(body))
-        return {"results": [self.decisions.decide(table, check, seq) for check in checks]}
+        return {"results": self.decisions.decide_all(table, checks, seq)}
 
     def permissions(self, site: str, login_id: str) -> dict:
         """Effective permissions of a member on a site."""
@@ -102,7 +123,7 @@ class AuthzService:
         return stored
 
     def policy(self) -> dict:
-        return self.table.describe()
+        return {**self.table.describe(), **self.reloader.status()}
 
     def readiness(self) -> dict:
         """What /readyz reports; 'ready' is False when the database is unreachable

@@ -23,6 +23,12 @@ if _metrics_dir_owned:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authz-metrics-")
 
 
+# Shared by this server's workers: last good policy snapshots, per-worker status.
+_state_dir_owned = "AUTHZ_STATE_DIR" not in os.environ
+if _state_dir_owned:
+    os.environ["AUTHZ_STATE_DIR"] = tempfile.mkdtemp(prefix="authz-state-")
+
+
 def on_starting(server):
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(path, exist_ok=True)
@@ -32,9 +38,14 @@ def on_starting(server):
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
+
+    from authz.reload import forget_worker
     multiprocess.mark_process_dead(worker.pid)
+    forget_worker(os.environ["AUTHZ_STATE_DIR"], worker.pid)
 
 
 def on_exit(server):
     if _metrics_dir_owned:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    if _state_dir_owned:
+        shutil.rmtree(os.environ["AUTHZ_STATE_DIR"], ignore_errors=True)

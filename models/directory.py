@@ -1,8 +1,9 @@
 """Reads and writes that the decision path depends on: a member's role and
 levels, why a member is absent, and the change log that keeps caches honest.
 
-fetch_member is on the hot path of every uncached check, so it is one constant
-SQL statement (built once per dialect) instead of a query built per call."""
+fetch_member and why_absent are on the hot path of every uncached check, so each
+is one constant SQL statement (built once per dialect) instead of a query built
+per call: peewee's query builder costs more than SQLite's lookup itself."""
 
 from __future__ import annotations
 
@@ -45,15 +46,41 @@ def fetch_member(login_key: str, site_number: str) -> MemberRecord | None:
     rows = db.execute_sql(_member_sql(db.obj.param), (login_key, site_number)).fetchall()
     if not rows:
         return None
-    levels = {app: level for _, app, level in rows if app is not None}
-    return MemberRecord(rows[0][0], MappingProxyType(levels))
+    return _shared_record(rows[0][0], tuple((app, level) for _, app, level in rows if app is not None))
+
+
+# Records are immutable and few are distinct (a role times a handful of levels per
+# application), so members who hold the same role and levels share one record: a
+# worker's member cache then costs little more than its keys. The bound only
+# guards against a catalogue with very many combinations.
+_RECORDS: dict[tuple[str, tuple[tuple[str, str], ...]], MemberRecord] = {}
+_MAX_SHARED_RECORDS = 10_000
+
+
+def _shared_record(role: str, levels: tuple[tuple[str, str], ...]) -> MemberRecord:
+    key = (role, levels)
+    record = _RECORDS.get(key)
+    if record is None:
+        if len(_RECORDS) >= _MAX_SHARED_RECORDS:
+            _RECORDS.clear()
+        record = _RECORDS[key] = MemberRecord(role, MappingProxyType(dict(levels)))
+    return record
+
+
+@lru_cache(maxsize=4)
+def _absence_sql(param: str) -> str:
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM person WHERE login_key = {param}), "
+        f"EXISTS (SELECT 1 FROM site WHERE number = {param})"
+    )
 
 
 def why_absent(login_key: str, site_number: str) -> str:
     """The reason code for a (login, site) pair with no membership."""
-    if not Person.select().where(Person.login_key == login_key).exists():
+    person_exists, site_exists = db.execute_sql(_absence_sql(db.obj.param), (login_key, site_number)).fetchone()
+    if not person_exists:
         return "unknown_user"
-    if not Site.select().where(Site.number == site_number).exists():
+    if not site_exists:
         return "unknown_site"
     return "no_membership"
 

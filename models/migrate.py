@@ -19,6 +19,10 @@ DIALECT = {
 def available() -> list[tuple[str, object]]:
     """(version, module) of every migration, in order."""
     names = sorted(m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name.startswith("m"))
+    versions = [name[1:5] for name in names]
+    duplicates = sorted({v for v in versions if versions.count(v) > 1})
+    if duplicates:  # only one of them would ever be applied
+        raise RuntimeError(f"two migrations share the number {duplicates[0]}: renumber one")
     return [(name[1:5], importlib.import_module(f"models.migrations.{name}")) for name in names]
 
 

@@ -16,6 +16,18 @@ class Policy:
         resp.media = self._service.policy()
 
 
+class PolicyReload:
+    scopes = frozenset({"policy"})
+
+    def __init__(self, service: AuthzService):
+        self._service = service
+
+    def on_post(self, req, resp):
+        result = self._service.reload_policy()
+        resp.status = falcon.HTTP_200 if result["ok"] else falcon.HTTP_422
+        resp.media = result
+
+
 class Health:
     """Liveness: the process answers. Says nothing about the database."""
 

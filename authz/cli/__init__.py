@@ -17,6 +17,9 @@ COMMAND_MODULES = [
     "authz.cli.policy",
     "authz.cli.notify",
     "authz.cli.audit",
+    "authz.cli.requests",
+    "authz.cli.contacts",
+    "authz.cli.members",
 ]
 
 

@@ -24,8 +24,151 @@ def cmd_validate(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_test(args, settings: Settings) -> int:
+    """Run the suites in DIR/tests. Exit 0 if every expectation holds and rule coverage
+    is at least --min-coverage; 1 otherwise; 2 if the policy or a suite is invalid."""
+    from authz.engine import compile_policy
+    from authz.policy_tests import run_suites
+    directory = Path(args.dir or settings.policy_dir)
+    try:
+        report = run_suites(compile_policy(directory), directory / "tests")
+    except PolicyInvalid as exc:
+        for problem in exc.problems:
+            where = f"{directory / problem.source}:{problem.line}" if problem.line else f"{directory / problem.source}"
+            print(f"{where}: {problem.message}")
+        print(f"{len(exc.problems)} problem(s) found; no test was run")
+        return 2
+    for failure in report.failures:
+        print(failure)
+    for rule in report.uncovered:
+        print(f"not covered: {rule}")
+    print(report.summary())
+    if report.coverage < args.min_coverage:
+        print(f"rule coverage {report.coverage:.1f}% is below the required {args.min_coverage:g}%")
+        return 1
+    return 0 if report.passed else 1
+
+
+def cmd_diff(args, settings: Settings) -> int:
+    """Semantic diff of two policies, and the members it touches. Like diff(1):
+    exit 0 if both decide alike, 1 if they differ, 2 on error (a side that is not
+    a directory or git revision, a side that does not compile, no database)."""
+    import os
+    import sys
+    from contextlib import ExitStack
+
+    from peewee import PeeweeException
+
+    from authz.engine import compile_policy
+    from authz.policy_diff import PolicySourceError, diff_tables, resolve
+    from authz.policy_report import Report, redact, render
+
+    tables, labels, failed = {}, {}, False
+    try:
+        with ExitStack() as stack:
+            for name, spec in (("base", args.base), ("head", args.head)):
+                if spec is None:  # the working tree's policy directory
+                    shown = os.path.relpath(settings.policy_dir)
+                    spec = str(settings.policy_dir)
+                    side = stack.enter_context(resolve(spec, settings.policy_dir))
+                    labels[name] = shown if not shown.startswith("..") else spec
+                else:
+                    side = stack.enter_context(resolve(spec, settings.policy_dir))
+                    labels[name] = side.label
+                try:
+                    tables[name] = compile_policy(side.directory)
+                except PolicyInvalid as exc:
+                    failed = True
+                    print(f"authz: {name} {labels[name]} does not compile: {len(exc.problems)} problem(s)",
+                          file=sys.stderr)
+                    for problem in exc.problems:
+                        print(f"  {problem}", file=sys.stderr)
+    except PolicySourceError as exc:
+        print(f"authz: {exc}", file=sys.stderr)
+        return 2
+    if failed:
+        return 2
+    diff = diff_tables(tables["base"], tables["head"])
+    impact, note, database = None, None, None
+    if args.no_impact:
+        note = "not computed (--no-impact)"
+    elif not diff.cells:
+        note = "none: no cell changed"
+    else:
+        url = args.database or settings.database_url
+        database = redact(url)
+        try:
+            impact = _impact_from(url, diff, args.max_sites, args.max_members)
+        except (PeeweeException, _NoDatabase) as exc:
+            print(f"authz: cannot count the impact in {database}: {exc}".rstrip(), file=sys.stderr)
+            print("  (give --database URL, or --no-impact to report the policy change alone)", file=sys.stderr)
+            return 2
+    report = Report(labels["base"], labels["head"], diff, impact, note, database, args.max_sites, args.max_members)
+    sys.stdout.write(render(report, args.format))
+    return 1 if diff.changed else 0
+
+
+class _NoDatabase(Exception):
+    pass
+
+
+def _not_negative(text: str) -> int:
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _impact_from(url: str, diff, max_sites: int, max_members: int):
+    """The impact counted in the database at URL, which must exist: it is read, never created."""
+    from authz.policy_diff import impact_of
+    from models.db import db, open_database
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise _NoDatabase(f"no database file at {path}")
+    open_database(url)
+    try:
+        if not db.table_exists("membership"):
+            raise _NoDatabase("the database has no membership table (run `authz migrate`)")
+        return impact_of(diff, max_sites=max_sites, max_members=max_members)
+    finally:
+        db.close()
+
+
 def register(sub) -> None:
     policy = sub.add_parser("policy", help="the policy toolchain").add_subparsers(dest="policy_command", required=True)
     p = policy.add_parser("validate", help="check a policy directory; list every problem as file:line")
     p.add_argument("dir", nargs="?", type=Path)
     p.set_defaults(run=cmd_validate)
+    t = policy.add_parser("test", help="run the policy test suites (DIR/tests/*_test.yaml) and report rule coverage")
+    t.add_argument("dir", nargs="?", type=Path)
+    t.add_argument("--min-coverage", type=float, default=0.0, metavar="N",
+                   help="fail unless at least N%% of the rules of policy.csv are exercised (default 0)")
+    t.set_defaults(run=cmd_test)
+
+    d = policy.add_parser(
+        "diff", help="what changes if a policy change ships: changed cells and the members they touch",
+        description="Semantic diff of two policies (directories or git revisions of policies/): the cells "
+                    "(role, application, level) whose actions are gained or lost, catalogue changes, and the "
+                    "members of each site whose role and level sit on a changed cell.",
+        epilog="Exit status, as diff(1): 0 if both policies decide alike, 1 if they differ, 2 on trouble "
+               "(a side that is neither a directory nor a git revision, a side that does not compile, a "
+               "database that cannot be read).")
+    d.add_argument("base", metavar="BASE", help="policy directory or git revision (main, HEAD~1, REV:path)")
+    d.add_argument("head", metavar="HEAD", nargs="?",
+                   help="policy directory or git revision (default: AUTHZ_POLICY_DIR, the working tree's)")
+    d.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="markdown suits a pull-request comment (default: text)")
+    where = d.add_mutually_exclusive_group()
+    where.add_argument("--database", metavar="URL", help="count the impact here (default: DATABASE_URL)")
+    where.add_argument("--no-impact", action="store_true", help="report the policy change alone")
+    d.add_argument("--max-sites", type=_not_negative, default=100, metavar="N",
+                   help="show the N sites with most members affected (all are counted; default 100)")
+    d.add_argument("--max-members", type=_not_negative, default=50, metavar="N",
+                   help="list the first N affected members of each shown site (all are counted; default 50)")
+    d.set_defaults(run=cmd_diff)

@@ -1,0 +1,280 @@
+"""Site and member commands for operators: list and create sites, transfer the
+primary role, list, add, update and remove members, export a site's user list.
+
+Without --as a command acts as an operator ("cli"): trusted with every action,
+still bound by the rules that protect a site (one primary, at most four
+secondaries, a user never holds account management...). With --as LOGIN it acts
+as that person, every action checked by the policy exactly as through the API.
+Every change and every refusal is audited."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from authz.config import Settings
+
+# Columns of `authz sites list` and `authz members list`: header, width (None: the rest).
+_SITE_COLUMNS = (("SITE", 12), ("PRIMARY", 32), ("SECONDARIES", 11), ("USERS", 6), ("NAME", None))
+_MEMBER_COLUMNS = (("LOGIN", 32), ("ROLE", 9), ("EMAIL", 32), ("NAME", 24), ("LEVELS", None))
+_PAGE = 1000  # members read per query by `members list`
+
+
+def _context(settings: Settings):
+    """The compiled policy, with the database opened."""
+    from authz.engine import compile_policy
+    from models.db import open_database
+    open_database(settings.database_url)
+    return compile_policy(settings.policy_dir)
+
+
+def _actor(args):
+    from authz.admin import Actor
+    from authz.audit import ACTOR_CLI
+    acting = getattr(args, "acting", None)
+    return Actor.person(acting) if acting is not None else Actor.operator(ACTOR_CLI)
+
+
+def _line(cells: list[str], columns) -> str:
+    # A wide value pushes the rest right rather than being cut: never hide part of a login.
+    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, columns)]
+    return " ".join(parts).rstrip()
+
+
+def _levels(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
+    """--level APP=LEVEL pairs as a mapping; naming one application twice is an error."""
+    from authz.errors import InvalidInput
+    if not pairs:
+        return None
+    levels: dict[str, str] = {}
+    for app, level in pairs:
+        if levels.get(app, level) != level:
+            raise InvalidInput(f"--level names '{app}' twice ({levels[app]} and {level})", field=f"levels.{app}")
+        levels[app] = level
+    return levels
+
+
+def _raised(table, levels: dict[str, str]) -> str:
+    shown = [f"{app}={level}" for app, level in levels.items() if level != table.lowest_level(app)]
+    return ", ".join(shown) or "no application privileges"
+
+
+def _secondary_warning(site: str, secondaries: int) -> None:
+    if secondaries == 0:
+        print(f"warning: site {site} has no secondary contact; the primary should name at least one",
+              file=sys.stderr)
+
+
+# -- sites -------------------------------------------------------------------
+
+def cmd_sites_list(args, settings: Settings) -> int:
+    from peewee import fn
+
+    from authz.sites import list_sites
+    from models.schema import Membership, Person, Site
+    _context(settings)
+    counts: dict[tuple[str, str], int] = {}
+    for row in (Membership.select(Site.number, Membership.role, fn.COUNT(Membership.id).alias("n"))
+                .join(Site).group_by(Site.number, Membership.role).dicts()):
+        counts[(row["number"], row["role"])] = row["n"]
+    primaries = {m.site.number: m.person.login_id for m in
+                 Membership.select(Membership, Site, Person).join(Site).switch(Membership).join(Person)
+                 .where(Membership.role == "primary")}
+    print(_line([header for header, _ in _SITE_COLUMNS], _SITE_COLUMNS))
+    listed = list_sites()
+    for site in listed:
+        number = site["number"]
+        print(_line([number, primaries.get(number, "-"), str(counts.get((number, "secondary"), 0)),
+                     str(counts.get((number, "user"), 0)), site["name"]], _SITE_COLUMNS))
+    for site in listed:
+        _secondary_warning(site["number"], counts.get((site["number"], "secondary"), 0))
+    if not listed:
+        print("(no sites)")
+    return 0
+
+
+def cmd_sites_create(args, settings: Settings) -> int:
+    from authz.sites import create_site
+    table = _context(settings)
+    primary = {"login_id": args.primary, "email": args.email}
+    for field in ("first_name", "last_name", "phone"):
+        if getattr(args, field) is not None:
+            primary[field] = getattr(args, field)
+    site = create_site(table, _actor(args), {"number": args.number, "name": args.name, "primary": primary})
+    print(f"created site {site['number']} ({site['name']}) with primary contact {site['primary']}; "
+          f"change {site['change_seq']}")
+    _secondary_warning(site["number"], 0)
+    return 0
+
+
+def cmd_sites_transfer(args, settings: Settings) -> int:
+    from authz.sites import transfer_primary
+    table = _context(settings)
+    result = transfer_primary(table, _actor(args), args.site, {"to": args.to, "former_primary_role": args.former_role})
+    print(f"site {result['site']}: {result['primary']} is now the primary contact; "
+          f"{result['former_primary']} is now a {result['former_primary_role']}; change {result['change_seq']}")
+    return 0
+
+
+# -- members -----------------------------------------------------------------
+
+def cmd_members_list(args, settings: Settings) -> int:
+    from authz.members import list_members
+    table = _context(settings)
+    actor = _actor(args)
+    print(_line([header for header, _ in _MEMBER_COLUMNS], _MEMBER_COLUMNS))
+    after, shown, secondaries = "", 0, 0
+    while True:
+        page = list_members(table, actor, args.site, role=args.role, search=args.search, after=after, limit=_PAGE)
+        for m in page["members"]:
+            name = f"{m['first_name']} {m['last_name']}".strip() or "-"
+            levels = "all, at the highest level" if m["role"] == "primary" else _raised(table, m["levels"])
+            print(_line([m["login_id"], m["role"], m["email"], name, levels], _MEMBER_COLUMNS))
+            shown += 1
+            secondaries += m["role"] == "secondary"
+        if page["next_after"] is None:
+            break
+        after = page["next_after"]
+    if not shown:
+        print(f"(no members on site {args.site} match)")
+    if args.role is None and args.search is None:
+        _secondary_warning(args.site, secondaries)
+    return 0
+
+
+def cmd_members_add(args, settings: Settings) -> int:
+    from authz.members import add_member
+    table = _context(settings)
+    body = {"login_id": args.user, "email": args.email, "business_justification": args.justification,
+            "role": args.role}
+    levels = _levels(args.level)
+    if levels is not None:
+        body["levels"] = levels
+    member = add_member(table, _actor(args), args.site, body)
+    print(f"added {member['login_id']} to site {args.site} as {member['role']} ({_raised(table, member['levels'])}); "
+          f"change {member['change_seq']}; a welcome message is queued")
+    return 0
+
+
+def cmd_members_update(args, settings: Settings) -> int:
+    from authz.members import update_member
+    table = _context(settings)
+    body = {field: getattr(args, field) for field in ("email", "first_name", "last_name", "phone", "role")
+            if getattr(args, field) is not None}
+    levels = _levels(args.level)
+    if levels is not None:
+        body["levels"] = levels
+    if not body:
+        from authz.errors import InvalidInput
+        raise InvalidInput("nothing to change: give --role, --level, --email, --first-name, --last-name or --phone")
+    member = update_member(table, _actor(args), args.site, args.user, body)
+    print(f"updated {member['login_id']} on site {args.site}: {member['role']} "
+          f"({_raised(table, member['levels'])}); change {member['change_seq']}")
+    return 0
+
+
+def cmd_members_remove(args, settings: Settings) -> int:
+    from authz.members import remove_member
+    table = _context(settings)
+    result = remove_member(table, _actor(args), args.site, args.user)
+    print(f"removed {result['removed']} from site {args.site}; change {result['change_seq']}")
+    return 0
+
+
+# -- export ------------------------------------------------------------------
+
+def cmd_export_users(args, settings: Settings) -> int:
+    """The site's user list as CSV on stdout: the very bytes the API serves."""
+    from authz.members import export_csv
+    table = _context(settings)
+    chunks = export_csv(table, _actor(args), args.site)  # authorized now: nothing is written if refused
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
+    return 0
+
+
+# -- arguments ---------------------------------------------------------------
+
+def _level(text: str) -> tuple[str, str]:
+    app, sep, level = text.partition("=")
+    if not sep or not app.strip() or not level.strip():
+        raise argparse.ArgumentTypeError(f"expected APP=LEVEL, got {text!r}")
+    return app.strip(), level.strip()
+
+
+def register(sub) -> None:
+    from authz.grants import ASSIGNABLE_ROLES
+    from authz.sites import FORMER_PRIMARY_ROLES
+
+    def acting(p) -> None:
+        p.add_argument("--as", dest="acting", metavar="LOGIN",
+                       help="act as this person, checked by the policy (default: as an operator)")
+
+    def levels(p) -> None:
+        p.add_argument("--level", type=_level, action="extend", nargs="+", metavar="APP=LEVEL",
+                       help="a level per application (several after one --level, or repeat --level)")
+
+    sites = sub.add_parser("sites", help="sites: list, create, transfer the primary role").add_subparsers(
+        dest="sites_command", required=True)
+    sites.add_parser("list", help="list every site with its primary contact").set_defaults(run=cmd_sites_list)
+    p = sites.add_parser("create", help="create a site with its primary contact (an existing or a new identity)")
+    p.add_argument("number")
+    p.add_argument("--name", required=True)
+    p.add_argument("--primary", required=True, metavar="LOGIN", help="the primary contact's login id")
+    p.add_argument("--email", required=True, help="the primary contact's email (for a new identity)")
+    p.add_argument("--first-name", dest="first_name")
+    p.add_argument("--last-name", dest="last_name")
+    p.add_argument("--phone")
+    p.set_defaults(run=cmd_sites_create)
+    p = sites.add_parser("transfer-primary", help="make another member the primary contact, in one transaction")
+    p.add_argument("site")
+    p.add_argument("--to", required=True, metavar="LOGIN", help="a member of the site")
+    p.add_argument("--former-role", dest="former_role", choices=FORMER_PRIMARY_ROLES, default="secondary",
+                   help="what the former primary becomes (default: secondary, with the highest levels)")
+    p.set_defaults(run=cmd_sites_transfer)
+
+    members = sub.add_parser("members", help="a site's members: list, add, update, remove").add_subparsers(
+        dest="members_command", required=True)
+    p = members.add_parser("list", help="list a site's members with their roles and levels")
+    p.add_argument("--site", required=True)
+    p.add_argument("--role", choices=("primary", "secondary", "user"), help="only members in this role")
+    p.add_argument("--search", metavar="TEXT", help="only members whose login, name or email contains TEXT")
+    acting(p)
+    p.set_defaults(run=cmd_members_list)
+
+    p = members.add_parser("add", help="add a known identity to a site; they get a welcome message")
+    p.add_argument("--site", required=True)
+    p.add_argument("--user", required=True, metavar="LOGIN", help="a known identity's login id")
+    p.add_argument("--email", required=True, help="must be that identity's email")
+    p.add_argument("--justification", required=True, help="the business justification")
+    p.add_argument("--role", required=True, choices=ASSIGNABLE_ROLES)
+    levels(p)
+    acting(p)
+    p.set_defaults(run=cmd_members_add)
+
+    p = members.add_parser("update", help="change a member's role, levels or details (all of it, or none)")
+    p.add_argument("--site", required=True)
+    p.add_argument("--user", required=True, metavar="LOGIN")
+    p.add_argument("--role", choices=ASSIGNABLE_ROLES)
+    levels(p)
+    p.add_argument("--email")
+    p.add_argument("--first-name", dest="first_name")
+    p.add_argument("--last-name", dest="last_name")
+    p.add_argument("--phone")
+    acting(p)
+    p.set_defaults(run=cmd_members_update)
+
+    p = members.add_parser("remove", help="remove a member from a site (never the primary contact)")
+    p.add_argument("--site", required=True)
+    p.add_argument("--user", required=True, metavar="LOGIN")
+    acting(p)
+    p.set_defaults(run=cmd_members_remove)
+
+    export = sub.add_parser("export", help="exports").add_subparsers(dest="export_command", required=True)
+    p = export.add_parser("users", help="a site's user list as spreadsheet-safe CSV on stdout (as the API serves it)")
+    p.add_argument("--site", required=True)
+    acting(p)
+    p.set_defaults(run=cmd_export_users)
