@@ -101,21 +101,6 @@ def describe_request(request: AccessRequest, site_number: str) -> dict:
     }
 
 
-def _shown_levels(table: DecisionTable, levels: dict[str, str]) -> dict[str, str]:
-    """The levels above the lowest, as the requester should read them (labels)."""
-    apps = table.catalogue.applications
-    return {apps[app].label: apps[app].levels.get(level, level)
-            for app, level in levels.items() if level != table.lowest_level(app)}
-
-
-def _decider_name(actor: Actor) -> str:
-    """How a decision message names the decider."""
-    if actor.is_operator:
-        return "the portal administrators"
-    person = Person.by_login(actor.login_id)
-    return notifications.display_name(person) if person is not None else actor.login_id
-
-
 # -- asking ------------------------------------------------------------------
 
 def request_access(table: DecisionTable, actor: Actor, site_number: str, body: Any = None) -> dict:
@@ -291,8 +276,8 @@ def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: Any,
         seq = record_change("membership", site_number, person.login_key)
         notifications.enqueue("request_granted", notifications.recipient_for(person), site_number=site_number,
                               site_name=authority.site.name, person_name=notifications.display_name(person),
-                              login_id=person.login_id, role=role, levels=_shown_levels(table, levels),
-                              decided_by=_decider_name(actor))
+                              login_id=person.login_id, role=role, levels=notifications.shown_levels(table, levels),
+                              decided_by=notifications.actor_name(actor))
         member.person = person
         return {"request": describe_request(request, site_number),
                 "member": describe(table, member, _stored_levels([member.id])[member.id]), "change_seq": seq}
@@ -319,6 +304,6 @@ def deny(table: DecisionTable, actor: Actor, site_number: str, request_id: Any, 
         notifications.enqueue("request_denied", notifications.recipient_for(person), site_number=site_number,
                               site_name=authority.site.name, person_name=notifications.display_name(person),
                               login_id=person.login_id, reason=DENY_REASONS[reason],
-                              decided_by=_decider_name(actor))
+                              decided_by=notifications.actor_name(actor))
         return describe_request(request, site_number)
     return run(table, actor, site_number, "decide_access_requests", work, target=_target(number))

@@ -16,6 +16,8 @@ from models.schema import login_key
 MAX_LENGTH = {"user": 320, "site": 64, "action": 64}
 MAX_BATCH = 1000
 _FIELDS = tuple(MAX_LENGTH.items())
+# The keys a check may have, by whether it is an item of a batch (whose
+# min_change_seq belongs to the batch) or stands alone.
 _KNOWN_KEYS = {True: frozenset(MAX_LENGTH), False: frozenset(MAX_LENGTH) | {"min_change_seq"}}
 
 # uuid.uuid4().hex spends most of its time in uuid.UUID's constructor; these masks

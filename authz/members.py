@@ -179,7 +179,9 @@ def add_member(table: DecisionTable, actor: Actor, site_number: str, body: Any) 
         seq = record_change("membership", site_number, person.login_key)
         notifications.enqueue("welcome", notifications.recipient_for(person), site_number=site_number,
                               site_name=authority.site.name, person_name=notifications.display_name(person),
-                              login_id=person.login_id, role=role, levels=levels, added_by=actor.audit_name)
+                              login_id=person.login_id, role=role,
+                              levels=notifications.shown_levels(table, levels),
+                              added_by=notifications.actor_name(actor))
         member.person = person
         return {**describe(table, member, levels), "change_seq": seq}
     return run(table, actor, site_number, "add_user", work, target=login_id)

@@ -157,6 +157,22 @@ def display_name(person: Person) -> str:
     return " ".join(p for p in (person.first_name, person.last_name) if p).strip() or person.login_id
 
 
+def shown_levels(table, levels: Mapping[str, str]) -> dict[str, str]:
+    """The levels above the lowest, as a person should read them (labels), for a
+    DecisionTable's catalogue."""
+    apps = table.catalogue.applications
+    return {apps[app].label: apps[app].levels.get(level, level)
+            for app, level in levels.items() if level != table.lowest_level(app)}
+
+
+def actor_name(actor) -> str:
+    """How a message names whoever acted (an admin.Actor)."""
+    if actor.is_operator:
+        return "the portal administrators"
+    person = Person.by_login(actor.login_id)
+    return display_name(person) if person is not None else actor.login_id
+
+
 def _site(number: str, name: str) -> str:
     return f"{_line(number)} ({_line(name)})"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from peewee import IntegrityError
+
 from authz import audit
 from authz.admin import Actor, Authority, run
 from authz.errors import Conflict, Forbidden, InvalidInput, RuleViolation
@@ -32,17 +34,27 @@ def create_site(table: DecisionTable, actor: Actor, body: Any) -> dict:
     number, name = _text(body, "number", 64), _text(body, "name", 255)
     primary = body["primary"]
     login_id, email = _text(primary, "login_id", 320), _text(primary, "email", 320)
-    with write_transaction():
-        if Site.select().where(Site.number == number).exists():
-            raise Conflict(f"site '{number}' already exists")
-        person = Person.by_login(login_id) or Person.create(
-            login_id=login_id, login_key=login_key(login_id), email=email,
-            **{f: str(primary.get(f) or "") for f in ("first_name", "last_name", "phone")})
-        site = Site.create(number=number, name=name)
-        Membership.create(site=site, person=person, role="primary", created_by=actor.audit_name)
-        audit.record(actor.audit_name, "create_site", site_number=number, target=person.login_id,
-                     after={"name": name, "primary": person.login_id})
-        seq = record_change("membership", number, person.login_key)
+    try:
+        with write_transaction():
+            if Site.select().where(Site.number == number).exists():
+                raise Conflict(f"site '{number}' already exists")
+            person = Person.by_login(login_id) or Person.create(
+                login_id=login_id, login_key=login_key(login_id), email=email,
+                **{f: str(primary.get(f) or "") for f in ("first_name", "last_name", "phone")})
+            site = Site.create(number=number, name=name)
+            Membership.create(site=site, person=person, role="primary", created_by=actor.audit_name)
+            audit.record(actor.audit_name, "create_site", site_number=number, target=person.login_id,
+                         after={"name": name, "primary": person.login_id})
+            seq = record_change("membership", number, person.login_key)
+    except IntegrityError:  # a concurrent request created the same site (or person) first
+        conflict = Conflict(f"site '{number}' already exists")
+        audit.record_refusal(actor.audit_name, "create_site", detail=conflict.message, site_number=number,
+                             target=login_id)
+        raise conflict from None
+    except Conflict as exc:
+        audit.record_refusal(actor.audit_name, "create_site", detail=exc.message, site_number=number,
+                             target=login_id)
+        raise
     return {"number": number, "name": name, "primary": person.login_id, "change_seq": seq}
 
 

@@ -351,7 +351,7 @@ def test_add_member_welcomes_audits_and_is_seen_by_the_next_check(api, policy_ta
     assert len(welcome) == 1
     assert welcome[0].recipient == "gina.alerts@partner.example"  # the notification email, not the login email
     assert welcome[0].site_number == "1001" and welcome[0].status == "pending"
-    assert "Dear Gina Gale" in welcome[0].body and "bob@acme.example" in welcome[0].body
+    assert "Dear Gina Gale" in welcome[0].body and "Bob Baker has added you" in welcome[0].body
 
     record = newest_audit("1001")
     assert (record["actor"], record["action"], record["target"], record["outcome"]) == (
@@ -556,6 +556,8 @@ def test_operator_creates_a_site(api):
     duplicate = api.op("POST", "/v1/sites", {**body, "name": "Other", "primary": {
         "login_id": "someone@else.example", "email": "someone@else.example"}})
     assert duplicate.status_code == 409
+    refusal = audit.page("3003", limit=1)[0]
+    assert (refusal["action"], refusal["outcome"]) == ("create_site", "refused")
     assert Site.get(Site.number == "3003").name == "Initech"
     assert Person.by_login("someone@else.example") is None
     assert [s["number"] for s in api.op("GET", "/v1/sites").json["sites"]] == ["1001", "2002", "3003"]
