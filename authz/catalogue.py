@@ -4,7 +4,6 @@ actions exist. Order of levels and what they permit are policy, not catalogue.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
@@ -42,20 +41,22 @@ class Catalogue:
         return holders is None or role in holders
 
 
-def load_catalogue(policy_dir: Path) -> Catalogue:
-    """Read and check the catalogue; raise PolicyInvalid listing every problem."""
-    path = policy_dir / CATALOGUE_FILE
+def load_catalogue(data: bytes | None) -> Catalogue:
+    """Check the catalogue (the bytes of catalogue.yaml, None if missing); raise
+    PolicyInvalid listing every problem."""
     problems: list[Problem] = []
 
     def problem(message: str, line: int | None = None) -> None:
         # A message starts with the dotted path it is about ("applications.x.holders: ..."): its line.
         problems.append(Problem(CATALOGUE_FILE, line or _line_of(root, message.partition(": ")[0]), message))
 
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw, root = yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
-    except FileNotFoundError:
+    if data is None:
         raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, None, "file not found")])
+    try:
+        text = data.decode("utf-8")
+        raw, root = yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except UnicodeDecodeError as exc:
+        raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, None, f"not UTF-8 text: {exc}")])
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

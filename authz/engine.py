@@ -10,8 +10,8 @@ from pathlib import Path
 import casbin
 from casbin.persist.adapter import Adapter
 
-from authz.catalogue import Catalogue, load_catalogue
-from authz.policy_source import PolicySource, read_policy_source
+from authz.catalogue import CATALOGUE_FILE, Catalogue, load_catalogue
+from authz.policy_source import PolicySource, read_policy_files, read_policy_source
 from authz.table import Cell, DecisionTable, Verdict
 from authz.validation import PolicyStructure, validate
 
@@ -31,13 +31,14 @@ class _RulesAdapter(Adapter):
 def compile_policy(policy_dir: Path | str) -> DecisionTable:
     """Raise PolicyInvalid (every problem, with file and line) or return the table."""
     policy_dir = Path(policy_dir)
-    catalogue = load_catalogue(policy_dir)
-    source = read_policy_source(policy_dir)
+    files = read_policy_files(policy_dir)
+    catalogue = load_catalogue(files[CATALOGUE_FILE])
+    source = read_policy_source(policy_dir, files)
     structure = validate(source, catalogue)
     model = casbin.Enforcer.new_model(text=source.model_text)
     enforcer = casbin.Enforcer(model, _RulesAdapter(source))
     cells = _ask_every_cell(enforcer, source, catalogue, structure)
-    return DecisionTable(source.version, catalogue, structure, cells, rules=source.rules)
+    return DecisionTable(source.version, catalogue, structure, cells, rules=source.rules, source_files=files)
 
 
 def _ask_every_cell(enforcer: casbin.Enforcer, source: PolicySource, catalogue: Catalogue,

@@ -54,39 +54,55 @@ class PolicySource:
         return [rule for rule in self.rules if rule.kind == kind]
 
 
-def policy_version(policy_dir: Path) -> str:
+POLICY_FILES = (MODEL_FILE, RULES_FILE, CATALOGUE_FILE)
+
+
+def read_policy_files(policy_dir: Path) -> dict[str, bytes | None]:
+    """Each file that decides, read once (None if missing). Everything after works
+    from these bytes, so a file rewritten meanwhile cannot mix two versions."""
+    files = {}
+    for name in POLICY_FILES:
+        try:
+            files[name] = (Path(policy_dir) / name).read_bytes()
+        except FileNotFoundError:
+            files[name] = None
+    return files
+
+
+def policy_version(files: dict[str, bytes | None]) -> str:
     """Content hash of the files that decide: same files, same version."""
     digest = hashlib.sha256()
-    for name in (MODEL_FILE, RULES_FILE, CATALOGUE_FILE):
-        digest.update(name.encode() + b"\0")
-        digest.update((policy_dir / name).read_bytes() + b"\0")
+    for name in POLICY_FILES:
+        digest.update(name.encode() + b"\0" + (files[name] or b"") + b"\0")
     return digest.hexdigest()[:16]
 
 
-def read_policy_source(policy_dir: Path) -> PolicySource:
-    """Read model and rules. Raise PolicyInvalid if a file is missing or the model
-    is unusable; otherwise keep the lines that parse and list those that don't,
-    so that validation can report every problem in one pass."""
+def decode(files: dict[str, bytes | None], name: str, problems: list[Problem]) -> str:
+    data = files[name]
+    if data is None:
+        problems.append(Problem(name, None, "file not found"))
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(name, None, f"not UTF-8 text: {exc}"))
+        return ""
+
+
+def read_policy_source(policy_dir: Path, files: dict[str, bytes | None]) -> PolicySource:
+    """Model and rules from FILES. Raise PolicyInvalid if a file is missing or the
+    model is unusable; otherwise keep the lines that parse and list those that
+    don't, so that validation can report every problem in one pass."""
     problems: list[Problem] = []
-    model_text = _read(policy_dir / MODEL_FILE, MODEL_FILE, problems)
-    rules_text = _read(policy_dir / RULES_FILE, RULES_FILE, problems)
+    model_text = decode(files, MODEL_FILE, problems)
+    rules_text = decode(files, RULES_FILE, problems)
     if problems:
         raise PolicyInvalid("policy", problems)
     problems.extend(_check_model(model_text))
     if problems:
         raise PolicyInvalid("policy", problems)
     rules = _parse_rules(rules_text, problems)
-    return PolicySource(policy_dir, model_text, tuple(rules), policy_version(policy_dir), tuple(problems))
-
-
-def _read(path: Path, name: str, problems: list[Problem]) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problems.append(Problem(name, None, "file not found"))
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(name, None, f"not UTF-8 text: {exc}"))
-    return ""
+    return PolicySource(policy_dir, model_text, tuple(rules), policy_version(files), tuple(problems))
 
 
 def _check_model(model_text: str) -> list[Problem]:

@@ -184,11 +184,14 @@ class PolicyReloader:
         return digest.hexdigest()
 
     def _snapshot(self, table: DecisionTable) -> None:
-        """Keep a copy of a good policy so a restarting worker can fall back to it."""
+        """Keep a copy of a good policy so a restarting worker can fall back to it:
+        the bytes that were compiled, not the directory as it is now."""
         target = self._state / "good" / table.version
         if not target.exists():
             scratch = self._state / "good" / f".{table.version}.{os.getpid()}"
-            shutil.copytree(self._policy_dir, scratch, ignore=shutil.ignore_patterns(SUITES_DIR, "__pycache__"))
+            scratch.mkdir(parents=True)
+            for name, data in table.source_files.items():
+                (scratch / name).write_bytes(data)
             try:
                 os.rename(scratch, target)
             except OSError:  # another worker saved the same version first

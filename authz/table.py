@@ -25,8 +25,10 @@ Cell = tuple[str, str, str]  # (role, action, level)
 
 class DecisionTable:
     def __init__(self, version: str, catalogue: Catalogue, structure: PolicyStructure,
-                 cells: Mapping[Cell, Verdict], rules: tuple[Rule, ...] = ()):
+                 cells: Mapping[Cell, Verdict], rules: tuple[Rule, ...] = (),
+                 source_files: Mapping[str, bytes | None] | None = None):
         self.version = version
+        self.source_files = MappingProxyType(dict(source_files or {}))  # the exact bytes compiled
         self.catalogue = catalogue
         self.structure = structure
         self.rules = rules  # the rules of policy.csv it was compiled from, with their lines

@@ -14,6 +14,7 @@ import pytest
 from falcon import testing
 
 from api.app import create_app
+from authz.cli import main
 from authz.config import PROJECT_ROOT, Settings
 from authz.engine import compile_policy
 from authz.keys import create_key
@@ -126,6 +127,38 @@ def check_key(database) -> str:
 @pytest.fixture
 def auth(check_key) -> dict:
     return {"Authorization": f"Bearer {check_key}"}
+
+
+@pytest.fixture
+def acting_as(database):
+    """Headers of an admin key acting for a person: acting_as(login) -> headers."""
+    key = create_key("console", "admin")[0]
+    return lambda login: {"Authorization": f"Bearer {key}", "X-Acting-User": login}
+
+
+@pytest.fixture
+def operator_headers(database) -> dict:
+    """Headers of an operator key (no acting person)."""
+    return {"Authorization": f"Bearer {create_key('ops', 'operator')[0]}"}
+
+
+@pytest.fixture
+def cli_runner(capsys):
+    """Run `authz ARGV...` in this process: cli_runner(*argv) -> (exit code, stdout, stderr)."""
+    def run(*argv):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+@pytest.fixture
+def cli(database_url, monkeypatch, cli_runner):
+    """cli_runner against the test database (DATABASE_URL); closes the handle the CLI opened."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    yield cli_runner
+    if db.obj is not None and not db.is_closed():  # the CLI rebinds db to a handle of its own
+        db.close()
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
+from authz.cli.common import open_db, table_header, table_line, whole_number
 from authz.config import Settings
 
 # Columns of `authz audit list`: header, width (None: the rest of the line).
@@ -11,15 +10,10 @@ _COLUMNS = (("SEQ", 7), ("AT (UTC)", 20), ("SITE", 12), ("ACTOR", 28), ("ACTION"
             ("TARGET", 28), ("OUTCOME", 8), ("DETAIL", None))
 
 
-def _database(settings: Settings) -> None:
-    from models.db import open_database
-    open_database(settings.database_url)
-
-
 def cmd_verify(args, settings: Settings) -> int:
     """Exit 0 when the chain is intact, 1 when broken (saying what and where)."""
     from authz.audit import verify
-    _database(settings)
+    open_db(settings)
     report = verify()
     print(report)
     return 0 if report.ok else 1
@@ -28,35 +22,18 @@ def cmd_verify(args, settings: Settings) -> int:
 def cmd_list(args, settings: Settings) -> int:
     """Print records newest first, one per line, under a header."""
     from authz.audit import page, page_all
-    _database(settings)
+    open_db(settings)
     if args.site:
         rows = page(args.site, limit=args.limit, before_seq=args.before)
     else:
         rows = page_all(limit=args.limit, before_seq=args.before)
-    print(_line([header for header, _ in _COLUMNS]))
+    print(table_header(_COLUMNS))
     for row in rows:
-        print(_line([
+        print(table_line(_COLUMNS, [
             str(row["seq"]), row["at"][:19].replace("T", " "), row["site_number"] or "-",
             row["actor"], row["action"], row["target"] or "-", row["outcome"], row["detail"] or "",
         ]))
     return 0
-
-
-def _line(cells: list[str]) -> str:
-    # A value wider than its column pushes the rest right rather than being cut:
-    # an audit listing must not hide part of an actor or target.
-    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, _COLUMNS)]
-    return " ".join(parts).rstrip()
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(sub) -> None:
@@ -65,6 +42,6 @@ def register(sub) -> None:
     audit.add_parser("verify", help="check the hash chain (exit 0 intact, 1 broken)").set_defaults(run=cmd_verify)
     p = audit.add_parser("list", help="list audit records, newest first")
     p.add_argument("--site", help="only this site's records (default: every record)")
-    p.add_argument("--limit", type=_positive, default=50, help=f"at most this many (1..{MAX_PAGE}; default 50)")
-    p.add_argument("--before", type=_positive, metavar="SEQ", help="only records older than this seq (next page)")
+    p.add_argument("--limit", type=whole_number(1), default=50, help=f"at most this many (1..{MAX_PAGE}; default 50)")
+    p.add_argument("--before", type=whole_number(1), metavar="SEQ", help="only records older than this seq (next page)")
     p.set_defaults(run=cmd_list)

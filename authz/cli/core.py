@@ -7,16 +7,12 @@ import os
 import sys
 from pathlib import Path
 
+from authz.cli.common import open_db, open_policy, timestamp
 from authz.config import PROJECT_ROOT, Settings
 
 # Overridable for installs where the package does not sit beside deploy/ (a wheel).
 DEMO_DATA = Path(os.environ.get("AUTHZ_DEMO_DATA", PROJECT_ROOT / "deploy" / "demo-data.yaml"))
 GUNICORN_CONF = Path(os.environ.get("AUTHZ_GUNICORN_CONF", PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
-
-
-def _database(settings: Settings) -> None:
-    from models.db import open_database
-    open_database(settings.database_url)
 
 
 def cmd_serve(args, settings: Settings) -> int:
@@ -25,17 +21,15 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_migrate(args, settings: Settings) -> int:
     from models.migrate import migrate
-    _database(settings)
+    open_db(settings)
     done = migrate(args.to)
     print("\n".join(done) if done else "schema is up to date")
     return 0
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from authz.engine import compile_policy
     from authz.importer import import_file
-    _database(settings)
-    counts = import_file(args.file, compile_policy(settings.policy_dir))
+    counts = import_file(args.file, open_policy(settings))
     print(f"imported {counts['sites']} sites, {counts['people']} people, {counts['memberships']} memberships")
     return 0
 
@@ -46,7 +40,7 @@ def cmd_demo(args, settings: Settings) -> int:
     from authz.importer import import_file
     from authz.keys import create_key, list_keys, revoke_key
     from models.schema import Site
-    _database(settings)
+    open_db(settings)
     if not Site.select().exists():
         import_file(DEMO_DATA, compile_policy(settings.policy_dir))
         print(f"loaded demo data from {DEMO_DATA}")
@@ -68,7 +62,7 @@ def cmd_check(args, settings: Settings) -> int:
 
 def cmd_keys_create(args, settings: Settings) -> int:
     from authz.keys import create_key
-    _database(settings)
+    open_db(settings)
     plaintext, _ = create_key(args.name, args.scope)
     print(plaintext)
     return 0
@@ -76,17 +70,16 @@ def cmd_keys_create(args, settings: Settings) -> int:
 
 def cmd_keys_list(args, settings: Settings) -> int:
     from authz.keys import list_keys
-    _database(settings)
+    open_db(settings)
     print(f"{'KEY ID':14} {'SCOPE':9} {'CREATED':20} {'REVOKED':20} NAME")
     for key in list_keys():
-        revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if key.revoked_at else "-"
-        print(f"{key.key_id:14} {key.scope:9} {key.created_at:%Y-%m-%d %H:%M:%S}  {revoked:20} {key.name}")
+        print(f"{key.key_id:14} {key.scope:9} {timestamp(key.created_at):20} {timestamp(key.revoked_at):20} {key.name}")
     return 0
 
 
 def cmd_keys_revoke(args, settings: Settings) -> int:
     from authz.keys import revoke_key
-    _database(settings)
+    open_db(settings)
     revoke_key(args.key_id)
     print(f"revoked {args.key_id}")
     return 0

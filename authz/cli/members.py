@@ -9,36 +9,15 @@ Every change and every refusal is audited."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from authz.cli.common import acting, add_acting, level_pair, open_policy, raised_levels, table_header, table_line
 from authz.config import Settings
 
 # Columns of `authz sites list` and `authz members list`: header, width (None: the rest).
 _SITE_COLUMNS = (("SITE", 12), ("PRIMARY", 32), ("SECONDARIES", 11), ("USERS", 6), ("NAME", None))
 _MEMBER_COLUMNS = (("LOGIN", 32), ("ROLE", 9), ("EMAIL", 32), ("NAME", 24), ("LEVELS", None))
 _PAGE = 1000  # members read per query by `members list`
-
-
-def _context(settings: Settings):
-    """The compiled policy, with the database opened."""
-    from authz.engine import compile_policy
-    from models.db import open_database
-    open_database(settings.database_url)
-    return compile_policy(settings.policy_dir)
-
-
-def _actor(args):
-    from authz.admin import Actor
-    from authz.audit import ACTOR_CLI
-    acting = getattr(args, "acting", None)
-    return Actor.person(acting) if acting is not None else Actor.operator(ACTOR_CLI)
-
-
-def _line(cells: list[str], columns) -> str:
-    # A wide value pushes the rest right rather than being cut: never hide part of a login.
-    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, columns)]
-    return " ".join(parts).rstrip()
 
 
 def _levels(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
@@ -54,11 +33,6 @@ def _levels(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
     return levels
 
 
-def _raised(table, levels: dict[str, str]) -> str:
-    shown = [f"{app}={level}" for app, level in levels.items() if level != table.lowest_level(app)]
-    return ", ".join(shown) or "no application privileges"
-
-
 def _secondary_warning(site: str, secondaries: int) -> None:
     if secondaries == 0:
         print(f"warning: site {site} has no secondary contact; the primary should name at least one",
@@ -72,7 +46,7 @@ def cmd_sites_list(args, settings: Settings) -> int:
 
     from authz.sites import list_sites
     from models.schema import Membership, Person, Site
-    _context(settings)
+    open_policy(settings)
     counts: dict[tuple[str, str], int] = {}
     for row in (Membership.select(Site.number, Membership.role, fn.COUNT(Membership.id).alias("n"))
                 .join(Site).group_by(Site.number, Membership.role).dicts()):
@@ -80,12 +54,13 @@ def cmd_sites_list(args, settings: Settings) -> int:
     primaries = {m.site.number: m.person.login_id for m in
                  Membership.select(Membership, Site, Person).join(Site).switch(Membership).join(Person)
                  .where(Membership.role == "primary")}
-    print(_line([header for header, _ in _SITE_COLUMNS], _SITE_COLUMNS))
+    print(table_header(_SITE_COLUMNS))
     listed = list_sites()
     for site in listed:
         number = site["number"]
-        print(_line([number, primaries.get(number, "-"), str(counts.get((number, "secondary"), 0)),
-                     str(counts.get((number, "user"), 0)), site["name"]], _SITE_COLUMNS))
+        print(table_line(_SITE_COLUMNS, [number, primaries.get(number, "-"),
+                                         str(counts.get((number, "secondary"), 0)),
+                                         str(counts.get((number, "user"), 0)), site["name"]]))
     for site in listed:
         _secondary_warning(site["number"], counts.get((site["number"], "secondary"), 0))
     if not listed:
@@ -95,12 +70,12 @@ def cmd_sites_list(args, settings: Settings) -> int:
 
 def cmd_sites_create(args, settings: Settings) -> int:
     from authz.sites import create_site
-    table = _context(settings)
+    table = open_policy(settings)
     primary = {"login_id": args.primary, "email": args.email}
     for field in ("first_name", "last_name", "phone"):
         if getattr(args, field) is not None:
             primary[field] = getattr(args, field)
-    site = create_site(table, _actor(args), {"number": args.number, "name": args.name, "primary": primary})
+    site = create_site(table, acting(args), {"number": args.number, "name": args.name, "primary": primary})
     print(f"created site {site['number']} ({site['name']}) with primary contact {site['primary']}; "
           f"change {site['change_seq']}")
     _secondary_warning(site["number"], 0)
@@ -109,8 +84,8 @@ def cmd_sites_create(args, settings: Settings) -> int:
 
 def cmd_sites_transfer(args, settings: Settings) -> int:
     from authz.sites import transfer_primary
-    table = _context(settings)
-    result = transfer_primary(table, _actor(args), args.site, {"to": args.to, "former_primary_role": args.former_role})
+    table = open_policy(settings)
+    result = transfer_primary(table, acting(args), args.site, {"to": args.to, "former_primary_role": args.former_role})
     print(f"site {result['site']}: {result['primary']} is now the primary contact; "
           f"{result['former_primary']} is now a {result['former_primary_role']}; change {result['change_seq']}")
     return 0
@@ -120,16 +95,16 @@ def cmd_sites_transfer(args, settings: Settings) -> int:
 
 def cmd_members_list(args, settings: Settings) -> int:
     from authz.members import list_members
-    table = _context(settings)
-    actor = _actor(args)
-    print(_line([header for header, _ in _MEMBER_COLUMNS], _MEMBER_COLUMNS))
+    table = open_policy(settings)
+    actor = acting(args)
+    print(table_header(_MEMBER_COLUMNS))
     after, shown, secondaries = "", 0, 0
     while True:
         page = list_members(table, actor, args.site, role=args.role, search=args.search, after=after, limit=_PAGE)
         for m in page["members"]:
             name = f"{m['first_name']} {m['last_name']}".strip() or "-"
-            levels = "all, at the highest level" if m["role"] == "primary" else _raised(table, m["levels"])
-            print(_line([m["login_id"], m["role"], m["email"], name, levels], _MEMBER_COLUMNS))
+            levels = "all, at the highest level" if m["role"] == "primary" else raised_levels(table, m["levels"])
+            print(table_line(_MEMBER_COLUMNS, [m["login_id"], m["role"], m["email"], name, levels]))
             shown += 1
             secondaries += m["role"] == "secondary"
         if page["next_after"] is None:
@@ -144,21 +119,21 @@ def cmd_members_list(args, settings: Settings) -> int:
 
 def cmd_members_add(args, settings: Settings) -> int:
     from authz.members import add_member
-    table = _context(settings)
+    table = open_policy(settings)
     body = {"login_id": args.user, "email": args.email, "business_justification": args.justification,
             "role": args.role}
     levels = _levels(args.level)
     if levels is not None:
         body["levels"] = levels
-    member = add_member(table, _actor(args), args.site, body)
-    print(f"added {member['login_id']} to site {args.site} as {member['role']} ({_raised(table, member['levels'])}); "
-          f"change {member['change_seq']}; a welcome message is queued")
+    member = add_member(table, acting(args), args.site, body)
+    print(f"added {member['login_id']} to site {args.site} as {member['role']} "
+          f"({raised_levels(table, member['levels'])}); change {member['change_seq']}; a welcome message is queued")
     return 0
 
 
 def cmd_members_update(args, settings: Settings) -> int:
     from authz.members import update_member
-    table = _context(settings)
+    table = open_policy(settings)
     body = {field: getattr(args, field) for field in ("email", "first_name", "last_name", "phone", "role")
             if getattr(args, field) is not None}
     levels = _levels(args.level)
@@ -167,16 +142,16 @@ def cmd_members_update(args, settings: Settings) -> int:
     if not body:
         from authz.errors import InvalidInput
         raise InvalidInput("nothing to change: give --role, --level, --email, --first-name, --last-name or --phone")
-    member = update_member(table, _actor(args), args.site, args.user, body)
+    member = update_member(table, acting(args), args.site, args.user, body)
     print(f"updated {member['login_id']} on site {args.site}: {member['role']} "
-          f"({_raised(table, member['levels'])}); change {member['change_seq']}")
+          f"({raised_levels(table, member['levels'])}); change {member['change_seq']}")
     return 0
 
 
 def cmd_members_remove(args, settings: Settings) -> int:
     from authz.members import remove_member
-    table = _context(settings)
-    result = remove_member(table, _actor(args), args.site, args.user)
+    table = open_policy(settings)
+    result = remove_member(table, acting(args), args.site, args.user)
     print(f"removed {result['removed']} from site {args.site}; change {result['change_seq']}")
     return 0
 
@@ -186,8 +161,8 @@ def cmd_members_remove(args, settings: Settings) -> int:
 def cmd_export_users(args, settings: Settings) -> int:
     """The site's user list as CSV on stdout: the very bytes the API serves."""
     from authz.members import export_csv
-    table = _context(settings)
-    chunks = export_csv(table, _actor(args), args.site)  # authorized now: nothing is written if refused
+    table = open_policy(settings)
+    chunks = export_csv(table, acting(args), args.site)  # authorized now: nothing is written if refused
     sys.stdout.flush()
     out = sys.stdout.buffer
     for chunk in chunks:
@@ -198,23 +173,12 @@ def cmd_export_users(args, settings: Settings) -> int:
 
 # -- arguments ---------------------------------------------------------------
 
-def _level(text: str) -> tuple[str, str]:
-    app, sep, level = text.partition("=")
-    if not sep or not app.strip() or not level.strip():
-        raise argparse.ArgumentTypeError(f"expected APP=LEVEL, got {text!r}")
-    return app.strip(), level.strip()
-
-
 def register(sub) -> None:
     from authz.grants import ASSIGNABLE_ROLES
     from authz.sites import FORMER_PRIMARY_ROLES
 
-    def acting(p) -> None:
-        p.add_argument("--as", dest="acting", metavar="LOGIN",
-                       help="act as this person, checked by the policy (default: as an operator)")
-
     def levels(p) -> None:
-        p.add_argument("--level", type=_level, action="extend", nargs="+", metavar="APP=LEVEL",
+        p.add_argument("--level", type=level_pair, action="extend", nargs="+", metavar="APP=LEVEL",
                        help="a level per application (several after one --level, or repeat --level)")
 
     sites = sub.add_parser("sites", help="sites: list, create, transfer the primary role").add_subparsers(
@@ -242,7 +206,7 @@ def register(sub) -> None:
     p.add_argument("--site", required=True)
     p.add_argument("--role", choices=("primary", "secondary", "user"), help="only members in this role")
     p.add_argument("--search", metavar="TEXT", help="only members whose login, name or email contains TEXT")
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_members_list)
 
     p = members.add_parser("add", help="add a known identity to a site; they get a welcome message")
@@ -252,7 +216,7 @@ def register(sub) -> None:
     p.add_argument("--justification", required=True, help="the business justification")
     p.add_argument("--role", required=True, choices=ASSIGNABLE_ROLES)
     levels(p)
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_members_add)
 
     p = members.add_parser("update", help="change a member's role, levels or details (all of it, or none)")
@@ -264,17 +228,17 @@ def register(sub) -> None:
     p.add_argument("--first-name", dest="first_name")
     p.add_argument("--last-name", dest="last_name")
     p.add_argument("--phone")
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_members_update)
 
     p = members.add_parser("remove", help="remove a member from a site (never the primary contact)")
     p.add_argument("--site", required=True)
     p.add_argument("--user", required=True, metavar="LOGIN")
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_members_remove)
 
     export = sub.add_parser("export", help="exports").add_subparsers(dest="export_command", required=True)
     p = export.add_parser("users", help="a site's user list as spreadsheet-safe CSV on stdout (as the API serves it)")
     p.add_argument("--site", required=True)
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_export_users)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from authz.cli.common import open_db, table_header, table_line, timestamp, whole_number
 from authz.config import Settings
 
 DATABASE_ERROR = 3
@@ -43,13 +44,13 @@ def cmd_list(args, settings: Settings) -> int:
     query = OutboxMessage.select().order_by(OutboxMessage.id.desc()).limit(args.limit)
     if args.status:
         query = query.where(OutboxMessage.status == args.status)
-    print(_line([header for header, _ in _COLUMNS]))
+    print(table_header(_COLUMNS))
     for message in query:
         when = message.sent_at if message.status == "sent" else (
             message.next_attempt_at if message.status == "pending" else None)
-        print(_line([
+        print(table_line(_COLUMNS, [
             str(message.id), message.status, message.kind, message.site_number or "-",
-            str(message.attempts), _time(message.created_at), _time(when), message.recipient,
+            str(message.attempts), timestamp(message.created_at), timestamp(when), message.recipient,
             message.last_error or "",
         ]))
     return 0
@@ -57,31 +58,12 @@ def cmd_list(args, settings: Settings) -> int:
 
 def _open_outbox(settings: Settings) -> bool:
     """Bind the models and check the outbox table is there; say why on stderr if not."""
-    from models.db import db, open_database
-    open_database(settings.database_url)
+    from models.db import db
+    open_db(settings)
     present = db.table_exists("outbox_message")
     if not present:
         print("authz: the outbox table does not exist; run `authz migrate`", file=sys.stderr)
     return present
-
-
-def _time(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
-
-
-def _line(cells: list[str]) -> str:
-    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, _COLUMNS)]
-    return " ".join(parts).rstrip()
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _guarded(command):
@@ -104,9 +86,10 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     ).add_subparsers(dest="notify_command", required=True)
     p = notify.add_parser("deliver", help="send due messages over SMTP (AUTHZ_SMTP_HOST, AUTHZ_SMTP_PORT)")
-    p.add_argument("--limit", type=_positive, default=100, help="at most this many messages this run (default 100)")
+    p.add_argument("--limit", type=whole_number(1), default=100,
+                   help="at most this many messages this run (default 100)")
     p.set_defaults(run=_guarded(cmd_deliver))
     p = notify.add_parser("list", help="list outbox messages, newest first")
     p.add_argument("--status", choices=STATUSES, help="only messages with this status (default: all)")
-    p.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
+    p.add_argument("--limit", type=whole_number(1), default=50, help="at most this many (default 50)")
     p.set_defaults(run=_guarded(cmd_list))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from authz.cli.common import whole_number
 from authz.config import Settings
 from authz.errors import PolicyInvalid
 
@@ -112,17 +113,6 @@ class _NoDatabase(Exception):
     pass
 
 
-def _not_negative(text: str) -> int:
-    import argparse
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
 def _impact_from(url: str, diff, max_sites: int, max_members: int):
     """The impact counted in the database at URL, which must exist: it is read, never created."""
     from authz.policy_diff import impact_of
@@ -141,6 +131,7 @@ def _impact_from(url: str, diff, max_sites: int, max_members: int):
 
 
 def register(sub) -> None:
+    not_negative = whole_number(0, complaint="expected a whole number >= 0, got {text!r}")
     policy = sub.add_parser("policy", help="the policy toolchain").add_subparsers(dest="policy_command", required=True)
     p = policy.add_parser("validate", help="check a policy directory; list every problem as file:line")
     p.add_argument("dir", nargs="?", type=Path)
@@ -167,8 +158,8 @@ def register(sub) -> None:
     where = d.add_mutually_exclusive_group()
     where.add_argument("--database", metavar="URL", help="count the impact here (default: DATABASE_URL)")
     where.add_argument("--no-impact", action="store_true", help="report the policy change alone")
-    d.add_argument("--max-sites", type=_not_negative, default=100, metavar="N",
+    d.add_argument("--max-sites", type=not_negative, default=100, metavar="N",
                    help="show the N sites with most members affected (all are counted; default 100)")
-    d.add_argument("--max-members", type=_not_negative, default=50, metavar="N",
+    d.add_argument("--max-members", type=not_negative, default=50, metavar="N",
                    help="list the first N affected members of each shown site (all are counted; default 50)")
     d.set_defaults(run=cmd_diff)

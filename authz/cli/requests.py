@@ -4,8 +4,9 @@ it acts as that person, checked by the policy like the API."""
 
 from __future__ import annotations
 
-import argparse
-
+from authz.cli.common import (
+    acting, add_acting, cli_operator, level_pair, open_policy, raised_levels, table_header, table_line, whole_number,
+)
 from authz.config import Settings
 
 # Columns of `authz requests list`: header, width (None: the rest of the line).
@@ -13,29 +14,17 @@ _COLUMNS = (("ID", 6), ("STATUS", 8), ("REQUESTED (UTC)", 20), ("LOGIN", 28), ("
             ("EMAIL", 28), ("PHONE", 16), ("JUSTIFICATION / DECISION", None))
 
 
-def _context(settings: Settings):
-    """The compiled policy, with the database opened."""
-    from authz.engine import compile_policy
-    from models.db import open_database
-    open_database(settings.database_url)
-    return compile_policy(settings.policy_dir)
-
-
-def _actor(args):
-    from authz.admin import Actor
-    return Actor.person(args.acting) if args.acting else Actor.operator("cli")
-
 
 def cmd_list(args, settings: Settings) -> int:
     from authz.access_requests import list_requests
-    table = _context(settings)
-    page = list_requests(table, _actor(args), args.site, status=args.status, after=args.after, limit=args.limit)
-    print(_line([header for header, _ in _COLUMNS]))
+    table = open_policy(settings)
+    page = list_requests(table, acting(args), args.site, status=args.status, after=args.after, limit=args.limit)
+    print(table_header(_COLUMNS))
     for r in page["requests"]:
         who = r["requester"]
-        print(_line([str(r["id"]), r["status"], (r["requested_at"] or "")[:19].replace("T", " "),
-                     who["login_id"], f"{who['first_name']} {who['last_name']}".strip() or "-",
-                     who["email"], who["phone"] or "-", _outcome(r)]))
+        print(table_line(_COLUMNS, [str(r["id"]), r["status"], (r["requested_at"] or "")[:19].replace("T", " "),
+                                    who["login_id"], f"{who['first_name']} {who['last_name']}".strip() or "-",
+                                    who["email"], who["phone"] or "-", _outcome(r)]))
     if not page["requests"]:
         which = "" if args.status == "all" else f"{args.status} "
         print(f"(no {which}access requests on site {args.site})")
@@ -53,65 +42,37 @@ def _outcome(r: dict) -> str:
     return justification
 
 
-def _line(cells: list[str]) -> str:
-    # A wide value pushes the rest right rather than being cut.
-    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, _COLUMNS)]
-    return " ".join(parts).rstrip()
-
-
 def cmd_create(args, settings: Settings) -> int:
     from authz.access_requests import request_access
-    from authz.admin import Actor
-    table = _context(settings)
+    table = open_policy(settings)
     body = {"login_id": args.user}
     if args.justification is not None:
         body["business_justification"] = args.justification
-    r = request_access(table, Actor.operator("cli"), args.site, body)
+    r = request_access(table, cli_operator(), args.site, body)
     print(f"access request {r['id']}: {r['requester']['login_id']} asks for access to site {args.site} (pending)")
     return 0
 
 
 def cmd_grant(args, settings: Settings) -> int:
     from authz.access_requests import grant
-    table = _context(settings)
+    table = open_policy(settings)
     body = {"role": args.role, "levels": dict(args.level or [])}
     if args.justification is not None:
         body["business_justification"] = args.justification
-    result = grant(table, _actor(args), args.site, args.request_id, body)
+    result = grant(table, acting(args), args.site, args.request_id, body)
     member, r = result["member"], result["request"]
-    raised = {app: level for app, level in member["levels"].items() if level != table.lowest_level(app)}
-    levels = ", ".join(f"{app}={level}" for app, level in raised.items()) or "no application privileges"
     print(f"granted access request {r['id']}: {member['login_id']} is now a {member['role']} of site {args.site} "
-          f"({levels}); change {result['change_seq']}; they will be notified")
+          f"({raised_levels(table, member['levels'])}); change {result['change_seq']}; they will be notified")
     return 0
 
 
 def cmd_deny(args, settings: Settings) -> int:
     from authz.access_requests import deny
-    table = _context(settings)
-    r = deny(table, _actor(args), args.site, args.request_id, {"reason": args.reason})
+    table = open_policy(settings)
+    r = deny(table, acting(args), args.site, args.request_id, {"reason": args.reason})
     print(f"denied access request {r['id']} of {r['requester']['login_id']} on site {args.site}: "
           f"{r['deny_reason_text']}; they will be notified")
     return 0
-
-
-def _level(text: str) -> tuple[str, str]:
-    app, sep, level = text.partition("=")
-    if not sep or not app.strip() or not level.strip():
-        raise argparse.ArgumentTypeError(f"expected APP=LEVEL, got {text!r}")
-    return app.strip(), level.strip()
-
-
-def _whole(lowest: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"must be at least {lowest}, got {value}")
-        return value
-    return parse
 
 
 def register(sub) -> None:
@@ -121,16 +82,12 @@ def register(sub) -> None:
     requests = sub.add_parser("requests", help="access requests: list, create, grant, deny").add_subparsers(
         dest="requests_command", required=True)
 
-    def acting(p) -> None:
-        p.add_argument("--as", dest="acting", metavar="LOGIN",
-                       help="act as this person, checked by the policy (default: as an operator)")
-
     p = requests.add_parser("list", help="list a site's access requests with the requesters' details")
     p.add_argument("--site", required=True)
     p.add_argument("--status", choices=LIST_STATUSES, default="pending", help="default: pending")
-    p.add_argument("--limit", type=_whole(1), default=100, help=f"at most this many (1..{MAX_PAGE}; default 100)")
-    p.add_argument("--after", type=_whole(0), metavar="ID", help="only requests after this id (next page)")
-    acting(p)
+    p.add_argument("--limit", type=whole_number(1), default=100, help=f"at most this many (1..{MAX_PAGE}; default 100)")
+    p.add_argument("--after", type=whole_number(0), metavar="ID", help="only requests after this id (next page)")
+    add_acting(p)
     p.set_defaults(run=cmd_list)
 
     p = requests.add_parser("create", help="file an access request for a known person")
@@ -143,10 +100,10 @@ def register(sub) -> None:
     p.add_argument("--site", required=True)
     p.add_argument("request_id", metavar="ID")
     p.add_argument("--role", required=True, choices=ASSIGNABLE_ROLES)
-    p.add_argument("--level", type=_level, action="append", metavar="APP=LEVEL",
+    p.add_argument("--level", type=level_pair, action="append", metavar="APP=LEVEL",
                    help="a level to grant (repeat; unnamed applications get the lowest)")
     p.add_argument("--justification", help="required when the request gave none")
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_grant)
 
     p = requests.add_parser("deny", help="deny a pending request with one reason")
@@ -154,5 +111,5 @@ def register(sub) -> None:
     p.add_argument("request_id", metavar="ID")
     p.add_argument("--reason", required=True, choices=list(DENY_REASONS),
                    help="; ".join(f"{key}: {words}" for key, words in DENY_REASONS.items()))
-    acting(p)
+    add_acting(p)
     p.set_defaults(run=cmd_deny)

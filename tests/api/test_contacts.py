@@ -7,7 +7,6 @@ import pytest
 
 from authz.admin import Actor
 from authz.contacts import FIELDS, mark_reviewed
-from authz.keys import create_key
 from models.outbox import OutboxMessage
 from models.schema import Person, utcnow
 
@@ -24,19 +23,8 @@ OTHER = {
 
 
 @pytest.fixture
-def admin(database):
-    key = create_key("console", "admin")[0]
-    return lambda login: {"Authorization": f"Bearer {key}", "X-Acting-User": login}
-
-
-@pytest.fixture
-def operator(database):
-    return {"Authorization": f"Bearer {create_key('ops', 'operator')[0]}"}
-
-
-@pytest.fixture
-def alice(admin):
-    return admin("alice@acme.example")
+def alice(acting_as):
+    return acting_as("alice@acme.example")
 
 
 def add(client, headers, site="1001", **changes):
@@ -162,9 +150,9 @@ def test_a_contact_email_change_leaves_the_persons_notification_email(client, al
 
 # -- who may -------------------------------------------------------------------
 
-def test_a_secondary_with_view_lists_but_may_not_edit(client, admin, alice, demo):
+def test_a_secondary_with_view_lists_but_may_not_edit(client, acting_as, alice, demo):
     contact_id = add(client, alice)["id"]
-    bob = admin("bob@acme.example")
+    bob = acting_as("bob@acme.example")
     assert [c["id"] for c in listing(client, bob)["contacts"]] == [contact_id]
     attempts = [
         client.simulate_post("/v1/sites/1001/contacts", headers=bob, json=OTHER),
@@ -180,21 +168,21 @@ def test_a_secondary_with_view_lists_but_may_not_edit(client, admin, alice, demo
         "bob@acme.example", "mark_contacts_reviewed", "refused")
 
 
-def test_a_user_may_not_see_them(client, admin, demo):
-    carol = admin("carol@acme.example")
+def test_a_user_may_not_see_them(client, acting_as, demo):
+    carol = acting_as("carol@acme.example")
     assert client.simulate_get("/v1/sites/1001/contacts", headers=carol).status_code == 403
     assert client.simulate_post("/v1/sites/1001/contacts", headers=carol, json=VALID).status_code == 403
 
 
-def test_a_secondary_with_update_may_edit(client, admin, demo):
-    dana = admin("Dana.Diaz")
+def test_a_secondary_with_update_may_edit(client, acting_as, demo):
+    dana = acting_as("Dana.Diaz")
     contact_id = add(client, dana, site="2002")["id"]
     assert client.simulate_put(f"/v1/sites/2002/contacts/{contact_id}", headers=dana, json=OTHER).status_code == 200
     assert client.simulate_post("/v1/sites/2002/contacts/review", headers=dana).status_code == 200
 
 
-def test_another_site_is_answered_like_a_missing_one(client, admin, demo):
-    bob = admin("bob@acme.example")
+def test_another_site_is_answered_like_a_missing_one(client, acting_as, demo):
+    bob = acting_as("bob@acme.example")
     for method, suffix, body in (("GET", "", None), ("POST", "", VALID), ("POST", "/review", None)):
         other = client.simulate_request(method, f"/v1/sites/2002/contacts{suffix}", headers=bob, json=body)
         missing = client.simulate_request(method, f"/v1/sites/4040/contacts{suffix}", headers=bob, json=body)
@@ -202,8 +190,8 @@ def test_another_site_is_answered_like_a_missing_one(client, admin, demo):
         assert other.json["message"].replace("2002", "N") == missing.json["message"].replace("4040", "N")
 
 
-def test_a_contact_id_of_another_site_is_not_found(client, admin, alice, demo):
-    erin = admin("erin@globex.example")
+def test_a_contact_id_of_another_site_is_not_found(client, acting_as, alice, demo):
+    erin = acting_as("erin@globex.example")
     theirs = add(client, erin, site="2002", city="Globex City")["id"]
     assert client.simulate_put(f"/v1/sites/1001/contacts/{theirs}", headers=alice, json=OTHER).status_code == 404
     assert client.simulate_delete(f"/v1/sites/1001/contacts/{theirs}", headers=alice).status_code == 404
@@ -214,44 +202,45 @@ def test_a_contact_id_of_another_site_is_not_found(client, admin, alice, demo):
 
 # -- review ----------------------------------------------------------------------
 
-def test_mark_reviewed_records_when_and_who(client, admin, alice, demo):
+def test_mark_reviewed_records_when_and_who(client, acting_as, alice, demo):
     before = utcnow().replace(microsecond=0)
     resp = client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)
     assert resp.status_code == 200
     assert resp.json["reviewed_by"] == "alice@acme.example" and resp.json["site"] == "1001"
-    review = listing(client, admin("bob@acme.example"))["review"]
+    review = listing(client, acting_as("bob@acme.example"))["review"]
     assert review["last_reviewed_by"] == "alice@acme.example" and review["overdue"] is False
     assert review["last_reviewed_at"] == resp.json["reviewed_at"] >= before.isoformat() + "Z"
 
 
-def test_overdue_is_for_operators_and_lists_the_sites_overdue(client, alice, operator, demo, make, policy_table):
+def test_overdue_is_for_operators_and_lists_the_sites_overdue(client, alice, operator_headers, demo, make,
+                                                              policy_table):
     stale = make.site()
     mark_reviewed(policy_table, Actor.operator("t"), stale, now=utcnow() - timedelta(days=31))
     client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)
     assert client.simulate_get("/v1/contacts/overdue", headers=alice).status_code == 403
-    resp = client.simulate_get("/v1/contacts/overdue", headers=operator)
+    resp = client.simulate_get("/v1/contacts/overdue", headers=operator_headers)
     assert resp.status_code == 200 and resp.json["days"] == 30
     assert [s["site"] for s in resp.json["sites"]] == sorted(["2002", stale])
     assert {s["site"]: s["primary"] for s in resp.json["sites"]}["2002"] == "erin@globex.example"
-    resp = client.simulate_get("/v1/contacts/overdue", params={"days": 40}, headers=operator)
+    resp = client.simulate_get("/v1/contacts/overdue", params={"days": 40}, headers=operator_headers)
     assert [s["site"] for s in resp.json["sites"]] == ["2002"]
-    assert client.simulate_get("/v1/contacts/overdue", params={"days": 0}, headers=operator).status_code == 400
+    assert client.simulate_get("/v1/contacts/overdue", params={"days": 0}, headers=operator_headers).status_code == 400
 
 
-def test_reminders_are_queued_to_the_primary_once_per_period(client, alice, operator, demo):
+def test_reminders_are_queued_to_the_primary_once_per_period(client, alice, operator_headers, demo):
     erin = Person.by_login("erin@globex.example")
     erin.notification_email = "erin.alerts@globex.example"
     erin.save()
     client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)
     assert client.simulate_post("/v1/contacts/review-reminders", headers=alice).status_code == 403
-    resp = client.simulate_post("/v1/contacts/review-reminders", headers=operator)
+    resp = client.simulate_post("/v1/contacts/review-reminders", headers=operator_headers)
     assert resp.status_code == 200
     assert [(r["site"], r["primary"], r["recipient"]) for r in resp.json["reminded"]] == [
         ("2002", "erin@globex.example", "erin.alerts@globex.example")]
-    resp = client.simulate_post("/v1/contacts/review-reminders", headers=operator)
+    resp = client.simulate_post("/v1/contacts/review-reminders", headers=operator_headers)
     assert resp.json["reminded"] == [] and resp.json["skipped"][0]["reason"] == "reminded_recently"
     messages = list(OutboxMessage.select())
     assert [(m.kind, m.site_number, m.recipient) for m in messages] == [
         ("review_reminder", "2002", "erin.alerts@globex.example")]
-    overdue = client.simulate_get("/v1/contacts/overdue", headers=operator).json["sites"]
+    overdue = client.simulate_get("/v1/contacts/overdue", headers=operator_headers).json["sites"]
     assert overdue[0]["last_reminded_at"] is not None

@@ -3,25 +3,18 @@
 import pytest
 
 from authz import audit
-from authz.keys import create_key
 from models.schema import Person
 
 
-@pytest.fixture
-def as_person(database):
-    key = create_key("console", "admin")[0]
-    return lambda login: {"Authorization": f"Bearer {key}", "X-Acting-User": login}
-
-
-def test_a_person_sets_and_clears_their_notification_email(client, as_person, demo):
-    resp = client.simulate_patch("/v1/me", headers=as_person("carol@acme.example"),
+def test_a_person_sets_and_clears_their_notification_email(client, acting_as, demo):
+    resp = client.simulate_patch("/v1/me", headers=acting_as("carol@acme.example"),
                                  json={"notification_email": "carol.alerts@acme.example"})
     assert resp.status_code == 200 and resp.json["notification_email"] == "carol.alerts@acme.example"
     carol = Person.by_login("carol@acme.example")
     assert (carol.email, carol.notification_email) == ("carol@acme.example", "carol.alerts@acme.example")
-    assert client.simulate_get("/v1/me", headers=as_person("CAROL@acme.example")).json["notification_email"] \
+    assert client.simulate_get("/v1/me", headers=acting_as("CAROL@acme.example")).json["notification_email"] \
         == "carol.alerts@acme.example"
-    client.simulate_patch("/v1/me", headers=as_person("carol@acme.example"), json={"notification_email": None})
+    client.simulate_patch("/v1/me", headers=acting_as("carol@acme.example"), json={"notification_email": None})
     assert Person.by_login("carol@acme.example").notification_email is None
     record = audit.page_all(limit=1)[0]
     assert (record["action"], record["actor"], record["after"]) == (
@@ -29,11 +22,11 @@ def test_a_person_sets_and_clears_their_notification_email(client, as_person, de
 
 
 @pytest.mark.parametrize("body", [{"notification_email": "not an address"}, {"email": "x@example.test"}, []])
-def test_bad_input_is_400_and_changes_nothing(client, as_person, demo, body):
-    resp = client.simulate_patch("/v1/me", headers=as_person("Dana.Diaz"), json=body)
+def test_bad_input_is_400_and_changes_nothing(client, acting_as, demo, body):
+    resp = client.simulate_patch("/v1/me", headers=acting_as("Dana.Diaz"), json=body)
     assert resp.status_code == 400 and resp.json["field"] == "notification_email"
     assert Person.by_login("dana.diaz").notification_email == "dana.alerts@consult.example"
 
 
-def test_an_unknown_person_is_404(client, as_person, demo):
-    assert client.simulate_get("/v1/me", headers=as_person("ghost@example.test")).status_code == 404
+def test_an_unknown_person_is_404(client, acting_as, demo):
+    assert client.simulate_get("/v1/me", headers=acting_as("ghost@example.test")).status_code == 404

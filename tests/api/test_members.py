@@ -18,7 +18,8 @@ from authz import audit
 from authz.importer import import_data
 from authz.keys import create_key
 from models.outbox import OutboxMessage
-from models.schema import Membership, MembershipLevel, Person, Site, login_key
+from models.schema import Membership, Person, Site
+from tests.queries import newest_audit, role_of, stored_levels
 
 APPS = ["purchase_download", "reporting", "entitlements", "allocations",
         "manage_access", "contact_updates", "account_documents"]
@@ -77,21 +78,6 @@ def person(table, login_id, email=None, **fields) -> str:
     return login_id
 
 
-def membership(site: str, login_id: str) -> Membership | None:
-    return (Membership.select(Membership, Person).join(Person).switch(Membership).join(Site)
-            .where((Site.number == site) & (Person.login_key == login_key(login_id))).first())
-
-
-def role_of(site: str, login_id: str) -> str | None:
-    member = membership(site, login_id)
-    return member.role if member else None
-
-
-def stored_levels(site: str, login_id: str) -> dict[str, str]:
-    member = membership(site, login_id)
-    return {row.application: row.level for row in MembershipLevel.select().where(MembershipLevel.membership == member)}
-
-
 def roles(site: str) -> dict[str, str]:
     query = Membership.select(Membership, Person).join(Person).switch(Membership).join(Site).where(Site.number == site)
     return {m.person.login_id: m.role for m in query}
@@ -107,10 +93,6 @@ def add_body(login_id, email=None, role="user", levels=None, justification="need
     if levels is not None:
         body["levels"] = levels
     return body
-
-
-def newest_audit(site: str) -> dict:
-    return audit.page(site, limit=1)[0]
 
 
 MEMBERS = "/v1/sites/1001/members"

@@ -12,7 +12,6 @@ import pytest
 from authz import access_requests as ar
 from authz.admin import Actor, NotPermitted
 from authz.audit import as_dict, verify
-from authz.cli import main
 from authz.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from authz.importer import import_data
 from models.access_requests import DENY_REASONS, AccessRequest
@@ -436,17 +435,6 @@ def test_an_operator_decides_bound_by_the_same_rules(demo, make, policy_table):
 
 
 # -- the command line --------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 def test_cli_create_list_grant(cli, demo):

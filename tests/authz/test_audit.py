@@ -11,7 +11,6 @@ import pytest
 from models import locks
 
 from authz import audit
-from authz.cli import main
 from authz.errors import Forbidden, InvalidInput
 from models.audit import AuditHead, AuditRecord
 from models.db import db, is_postgres, write_transaction
@@ -356,16 +355,9 @@ def test_paging_refuses_bad_limits_and_cursors(database, kwargs):
 
 
 @pytest.fixture
-def cli(database, database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    yield run
-    if not db.is_closed():  # the CLI rebinds db to a database of its own
-        db.close()
+def cli(database, cli):
+    """The shared cli, on a migrated database: these tests write records before the CLI runs."""
+    return cli
 
 
 def test_cli_verify_says_intact_or_where_it_is_broken(cli):

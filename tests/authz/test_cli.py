@@ -2,21 +2,7 @@
 
 import re
 
-import pytest
-
-from authz.cli import main
 from models.schema import ApiKey, Site
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
 
 
 def test_keys_create_prints_the_key_alone_then_list_and_revoke(cli, database):

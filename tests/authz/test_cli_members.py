@@ -6,42 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from authz import audit
 from authz.cli import main
 from authz.importer import import_data
-from authz.keys import create_key
 from models.outbox import OutboxMessage
-from models.schema import Membership, MembershipLevel, Person, Site, login_key
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
-def membership(site: str, login_id: str) -> Membership | None:
-    return (Membership.select(Membership, Person).join(Person).switch(Membership).join(Site)
-            .where((Site.number == site) & (Person.login_key == login_key(login_id))).first())
-
-
-def role_of(site: str, login_id: str) -> str | None:
-    member = membership(site, login_id)
-    return member.role if member else None
-
-
-def stored_levels(site: str, login_id: str) -> dict[str, str]:
-    member = membership(site, login_id)
-    return {r.application: r.level for r in MembershipLevel.select().where(MembershipLevel.membership == member)}
-
-
-def newest_audit(site: str) -> dict:
-    return audit.page(site, limit=1)[0]
+from models.schema import Membership, Person, Site
+from tests.queries import membership, newest_audit, role_of, stored_levels
 
 
 # -- sites -------------------------------------------------------------------
@@ -242,13 +211,12 @@ def test_members_remove(cli, demo):
 
 # -- export ------------------------------------------------------------------
 
-def test_export_users_is_byte_for_byte_the_api_s_export(cli, demo, client):
+def test_export_users_is_byte_for_byte_the_api_s_export(cli, demo, client, operator_headers):
     Person.update(first_name='=HYPERLINK("http://evil.example")', last_name="Zoë").where(
         Person.login_key == "carol@acme.example").execute()
     code, out, err = cli("export", "users", "--site", "1001")
     assert code == 0, err
-    key = create_key("ops", "operator")[0]
-    api = client.simulate_get("/v1/sites/1001/members.csv", headers={"Authorization": f"Bearer {key}"})
+    api = client.simulate_get("/v1/sites/1001/members.csv", headers=operator_headers)
     assert api.status_code == 200
     assert out.encode("utf-8") == api.content
     assert out.startswith("login_id,first_name,last_name,email,role,purchase_download,")
@@ -261,3 +229,13 @@ def test_export_users_as_a_person(cli, demo):
     assert code == 0 and "frank@globex.example" in out
     code, out, err = cli("export", "users", "--site", "1001", "--as", "carol@acme.example")
     assert code == 2 and out == "" and "may not export_users" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["members", "list", "--site", "1001", "--as", ""],
+    ["requests", "list", "--site", "1001", "--as", ""],
+    ["contacts", "list", "--site", "1001", "--as", ""],
+])
+def test_an_empty_acting_person_is_refused_not_taken_as_the_operator(cli, demo, argv):
+    code, out, err = cli(*argv)
+    assert code == 2 and "X-Acting-User" in err and out == ""

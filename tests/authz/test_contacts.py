@@ -7,7 +7,6 @@ import pytest
 
 from authz import audit
 from authz.admin import Actor, NotPermitted
-from authz.cli import main
 from authz.contacts import (CONTACT_TYPES, FIELDS, REMINDER_INTERVAL, create_contact, delete_contact,
                             list_contacts, mark_reviewed, overdue_sites, replace_contact, send_review_reminders)
 from authz.errors import Forbidden, InvalidInput, NotFound, RuleViolation
@@ -282,17 +281,6 @@ def test_only_an_operator_sends_reminders(demo):
 
 
 # -- the CLI -------------------------------------------------------------------
-
-@pytest.fixture
-def cli(database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
 
 def test_cli_lists_a_sites_contacts(cli, demo, policy_table):
     create_contact(policy_table, ALICE, "1001", body())

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from authz.cli import main
 from authz.notifications import (
     BACKOFF_CAP, CLAIM_LEASE, MAX_ATTEMPTS, backoff, deliver, enqueue, message_id, recipient_for,
     render, request_denied, request_granted, review_reminder, welcome,
@@ -415,20 +414,16 @@ def test_on_postgres_a_deliverer_skips_a_message_another_one_holds(postgres_data
 
 
 @pytest.fixture
-def cli(database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
+def cli(cli, monkeypatch):
+    """The shared cli, sending from SENDER over SMTP on loopback; run(..., port=N) talks to port N."""
     monkeypatch.setenv("AUTHZ_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("AUTHZ_MAIL_FROM", SENDER)
 
     def run(*argv, port: int | None = None):
         if port is not None:
             monkeypatch.setenv("AUTHZ_SMTP_PORT", str(port))
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    yield run
-    if not db.is_closed():
-        db.close()  # the CLI bound its own handle
+        return cli(*argv)
+    return run
 
 
 def test_cli_deliver_reports_counts_and_survives_smtp_down(cli, database, smtp, down_port):

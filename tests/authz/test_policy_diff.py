@@ -52,14 +52,11 @@ def cells_of(diff) -> list[tuple]:
 
 
 @pytest.fixture
-def cli(monkeypatch, capsys):
+def cli(cli_runner, monkeypatch):
+    """cli_runner on the shipped policy, with no test database: the shared cli would run each test
+    once per backend, and a diff reads a database only when a test passes --database."""
     monkeypatch.setenv("AUTHZ_POLICY_DIR", str(POLICY_DIR))
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
+    return cli_runner
 
 
 # --- the semantic diff ------------------------------------------------------------------
