@@ -9,6 +9,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from authz import audit
+from authz.audit import ACTOR_CLI
 from authz.errors import InvalidInput, NotFound, Unauthenticated
 from models.directory import Change, record_change
 from models.schema import ApiKey, utcnow
@@ -35,8 +37,9 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(name: str, scope: str) -> tuple[str, ApiKey]:
-    """Create a key; return the plaintext (shown once, never stored) and its row."""
+def create_key(name: str, scope: str, actor: str = ACTOR_CLI) -> tuple[str, ApiKey]:
+    """Create a key; return the plaintext (shown once, never stored) and its row.
+    The audit trail records who made it, its id, name and scope (never the secret)."""
     if scope not in SCOPES:
         raise InvalidInput(f"unknown scope '{scope}' (known: {', '.join(SCOPES)})", field="scope")
     if not name.strip():
@@ -44,11 +47,12 @@ def create_key(name: str, scope: str) -> tuple[str, ApiKey]:
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     with write_transaction():
         row = ApiKey.create(key_id=key_id, name=name.strip(), scope=scope, secret_hash=_hash(secret))
+        audit.record(actor, "create_api_key", target=f"key:{key_id}", after={"name": row.name, "scope": scope})
         record_change("api_key")
     return f"{_PREFIX}_{key_id}_{secret}", row
 
 
-def revoke_key(key_id: str) -> ApiKey:
+def revoke_key(key_id: str, actor: str = ACTOR_CLI) -> ApiKey:
     with write_transaction():
         row = ApiKey.get_or_none(ApiKey.key_id == key_id)
         if row is None:
@@ -56,6 +60,8 @@ def revoke_key(key_id: str) -> ApiKey:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             row.save()
+            audit.record(actor, "revoke_api_key", target=f"key:{key_id}",
+                         before={"name": row.name, "scope": row.scope, "revoked": False}, after={"revoked": True})
             record_change("api_key")
     return row
 

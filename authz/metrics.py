@@ -7,4 +7,3 @@ from prometheus_client import Counter
 DECISIONS = Counter("authz_decisions_total", "Decisions made, by outcome", ["allowed"])
 ALLOWED = DECISIONS.labels(allowed="true")
 DENIED = DECISIONS.labels(allowed="false")
-MEMBER_LOOKUPS = Counter("authz_member_lookups_total", "Membership lookups, by cache result", ["result"])

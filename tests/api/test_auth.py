@@ -59,3 +59,16 @@ def test_unknown_scope_is_refused(database):
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json"])
 def test_operational_routes_need_no_key(client, path):
     assert client.simulate_get(path).status_code == 200
+
+
+def test_key_creation_and_revocation_are_audited_without_the_secret(database):
+    from authz import audit
+    plaintext, row = create_key("billing", "check")
+    revoke_key(row.key_id)
+    revoked, created = audit.page_all(limit=2)
+    assert (created["action"], created["target"], created["after"]) == (
+        "create_api_key", f"key:{row.key_id}", {"name": "billing", "scope": "check"})
+    assert (revoked["action"], revoked["after"]) == ("revoke_api_key", {"revoked": True})
+    secret = plaintext.split("_", 2)[2]
+    assert all(secret not in str(record) for record in (created, revoked))
+    assert audit.verify().ok
