@@ -4,9 +4,11 @@ shape: {"error": code, "message": text, "field": name or absent}."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import falcon
 import peewee
+import psycopg2
 
 from authz import errors
 
@@ -40,7 +42,7 @@ def domain_error(req, resp, exc: errors.DomainError, params):
         resp.set_header("WWW-Authenticate", "Bearer")
 
 
-def database_error(req, resp, exc: peewee.PeeweeException, params):
+def database_error(req, resp, exc: Exception, params):
     """The database failed: answer 503 (never a decision) and reconnect next time."""
     log.error("database error on %s %s (request %s): %s", req.method, req.path,
               getattr(req.context, "request_id", "-"), exc)
@@ -71,5 +73,6 @@ def serialize_http_error(req, resp, exc: falcon.HTTPError):
 def register(app: falcon.App) -> None:
     app.add_error_handler(Exception, unexpected_error)
     app.add_error_handler(peewee.PeeweeException, database_error)
+    app.add_error_handler((sqlite3.Error, psycopg2.Error), database_error)  # the hot path's raw queries
     app.add_error_handler(errors.DomainError, domain_error)
     app.set_error_serializer(serialize_http_error)

@@ -3,6 +3,7 @@ actions exist. Order of levels and what they permit are policy, not catalogue.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -12,6 +13,9 @@ import yaml
 from authz.errors import PolicyInvalid, Problem
 
 CATALOGUE_FILE = "catalogue.yaml"
+# Ids are what policy.csv can name (authz/policy_source.py), and the member lookup
+# joins stored levels with ':' and ',' (models/directory.py): neither may hold them.
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,13 @@ def load_catalogue(data: bytes | None) -> Catalogue:
 
     roles = _read_roles(raw.get("roles"), problem)
     applications = _read_applications(raw.get("applications"), set(roles), problem)
+    for path, ids in [("roles", roles)] + [
+            (f"applications.{app.id}.{part}", getattr(app, part)) for app in applications.values()
+            for part in ("levels", "actions")]:
+        for bad in (i for i in ids if not _IDENTIFIER.fullmatch(i)):
+            problem(f"{path}: '{bad}' is not an identifier (a-z, 0-9 and _, starting with a letter)")
+    for bad in (a for a in applications if not _IDENTIFIER.fullmatch(a)):
+        problem(f"applications: '{bad}' is not an identifier (a-z, 0-9 and _, starting with a letter)")
     action_application: dict[str, str] = {}
     for app in applications.values():
         for action in app.actions:

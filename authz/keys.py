@@ -74,16 +74,32 @@ class KeyRing:
     """Verifies presented keys against a per-worker copy of the key table,
     dropped whenever the change feed reports a key change."""
 
+    # Headers verified since the last key change, so a busy caller's key is hashed
+    # once, not on every request. Memory only; only keys that verified are kept,
+    # and the map starts over when full so odd spellings of a header can't grow it.
+    VERIFIED_MAX = 1024
+
     def __init__(self):
         self._keys: dict[str, tuple[str, Caller]] | None = None
+        self._verified: dict[str, Caller] = {}
 
     def on_changes(self, changes: list[Change] | None) -> None:
         if changes is None or any(c.kind == "api_key" for c in changes):
             self._keys = None
+            self._verified = {}
 
     def verify(self, authorization: str | None) -> Caller:
         """Return the caller, or raise Unauthenticated (same message for every failure)."""
-        scheme, _, token = (authorization or "").partition(" ")
+        caller = self._verified.get(authorization)
+        if caller is None:
+            caller = self._verify(authorization or "")
+            if len(self._verified) >= self.VERIFIED_MAX:
+                self._verified = {}
+            self._verified[authorization] = caller
+        return caller
+
+    def _verify(self, authorization: str) -> Caller:
+        scheme, _, token = authorization.partition(" ")
         prefix, key_id, secret = (token.strip().split("_", 2) + ["", ""])[:3]
         if self._keys is None:
             self._keys = {

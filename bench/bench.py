@@ -14,6 +14,7 @@ phase). Phases alternate round by round and the medians are reported, because a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -188,6 +189,7 @@ class Phase:
     data: generate.DataSet
     batch: int = 0  # 0: single checks
     runs: list[dict] = field(default_factory=list)
+    data_locked: bool = False  # its database file is held in RAM for the run
 
     @property
     def items_per_request(self) -> int:
@@ -236,6 +238,8 @@ def run_rounds(phases: list[Phase], rounds: int, seconds: float, warmup: float, 
     for r in range(rounds):
         order = phases if r % 2 == 0 else phases[::-1]
         for phase in order:
+            if not phase.data_locked:
+                phase.data.load_into_page_cache()
             if warmup:
                 phase.run(warmup, connections)
             result = phase.run(seconds, connections)
@@ -427,6 +431,9 @@ Per round, req/s / p99 ms / other load in cores:
 - Worker RSS is VmRSS from /proc of each worker after all the load; the goal compares the
   mean per worker. Time to ready is from starting gunicorn to the first 200 from /readyz;
   the goal uses the slowest of the starts.
+- Database files held in RAM for the run (mmap MAP_LOCKED by bench.py, not by the
+  servers, whose RSS this does not change): {_held_note(phases)}. This VM's host evicts
+  file pages within seconds; without the lock a share of 1M lookups become disk reads.
 - The member cache holds {_cache_size():,} memberships per worker by default, so at
   {sizes['big']:,} memberships most checks read SQLite; at {sizes['small']:,} all but the misses to unknown
   users (new names every time) are cached after warm-up.
@@ -484,6 +491,8 @@ def main(argv: list[str]) -> int:
     command = " ".join([python, "bench/bench.py", *argv])
     sizes = {"small": args.small, "big": args.big}
     data = {key: generate.ensure(size) for key, size in sizes.items()}
+    held = contextlib.ExitStack()  # the data sets' database files, locked in RAM for the run
+    locked = {data_set.database: held.enter_context(data_set.held_in_memory()) for data_set in data.values()}
     servers = {
         "small": Server(f"check-{args.small}", data["small"].url),
         "big": Server(f"check-{args.big}", data["big"].url),
@@ -500,12 +509,15 @@ def main(argv: list[str]) -> int:
             "check_big": Phase(f"/v1/check @{_short(args.big)}", servers["big"], data["big"]),
             "batch_small": Phase(f"batch-{BATCH} @{_short(args.small)}", servers["small"], data["small"], BATCH),
         }
+        for phase in phases.values():
+            phase.data_locked = locked[phase.data.database]
         print(f"load: {args.rounds} rounds x {len(phases)} phases x ({args.warmup:g} s warm-up + {args.duration:g} s)")
         run_rounds(list(phases.values()), args.rounds, args.duration, args.warmup, args.connections)
         rss = {key: [rss_mib(pid) for pid in server.workers()] for key, server in servers.items()}
     finally:
         for server in servers.values():
             server.stop()
+        held.close()
     mean_rss = {key: statistics.mean(values) for key, values in rss.items()}
     values = goal_values(phases, mean_rss, ready)
     print()
@@ -521,6 +533,12 @@ def main(argv: list[str]) -> int:
     written = write_markdown(args, command, phases, values, rss, ready, sizes)
     print(f"\nwritten to {written.relative_to(ROOT)}")
     return 0
+
+
+def _held_note(phases: dict[str, Phase]) -> str:
+    held = {phase.data.database.parent.name: phase.data_locked for phase in phases.values()}
+    return ", ".join(f"{name} {'yes' if locked else 'no (read into the page cache before each phase)'}"
+                     for name, locked in sorted(held.items()))
 
 
 def _shorts(sizes: dict[str, int]) -> dict[str, str]:

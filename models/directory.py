@@ -2,8 +2,10 @@
 levels, why a member is absent, and the change log that keeps caches honest.
 
 fetch_member and why_absent are on the hot path of every uncached check, so each
-is one constant SQL statement (built once per dialect) instead of a query built
-per call: peewee's query builder costs more than SQLite's lookup itself."""
+is one constant SQL statement (built once per dialect) run on the driver's own
+connection; fetch_member reads member_lookup, a copy of the membership tables
+kept by record_change, with one index search: peewee's query builder, and even its execute_sql wrapper, cost more
+than SQLite's lookup itself. Driver errors are answered like peewee's (api/errors.py)."""
 
 from __future__ import annotations
 
@@ -33,37 +35,75 @@ class Change:
 
 @lru_cache(maxsize=4)
 def _member_sql(param: str) -> str:
+    return f"SELECT role, levels FROM member_lookup WHERE login_key = {param} AND site_number = {param}"
+
+
+def member_lookup_rows(postgres: bool, where: str = "") -> str:
+    """The SELECT that derives member_lookup rows from the membership tables
+    (migration 0006 fills the table with it; refreshes reuse it with a WHERE).
+    Levels are "application:level" joined by ',': ids never hold either (see
+    authz/catalogue.py), and the string is also the key of the shared record."""
+    if postgres:
+        levels = "string_agg(ml.application || ':' || ml.level, ',' ORDER BY ml.application)"
+    else:
+        levels = "group_concat(ml.application || ':' || ml.level, ',')"
     return (
-        "SELECT m.role, ml.application, ml.level FROM person p "
-        "JOIN membership m ON m.person_id = p.id "
-        "JOIN site s ON s.id = m.site_id "
-        "LEFT JOIN membership_level ml ON ml.membership_id = m.id "
-        f"WHERE p.login_key = {param} AND s.number = {param}"
+        f"SELECT p.login_key, s.number, m.role, "
+        f"coalesce((SELECT {levels} FROM membership_level ml WHERE ml.membership_id = m.id), '') "
+        f"FROM membership m JOIN person p ON p.id = m.person_id JOIN site s ON s.id = m.site_id {where}"
     )
 
 
+def _refresh_member_lookup(login_key: str | None, site_number: str | None) -> None:
+    """Bring member_lookup up to date, inside the caller's transaction: one
+    member's row when both keys are known, else every row."""
+    postgres, param = is_postgres(), db.obj.param
+    if login_key is not None and site_number is not None:
+        keys = (login_key, site_number)
+        db.execute_sql(f"DELETE FROM member_lookup WHERE login_key = {param} AND site_number = {param}", keys)
+        where = f"WHERE p.login_key = {param} AND s.number = {param}"
+    else:
+        keys = ()
+        db.execute_sql("DELETE FROM member_lookup")
+        where = ""
+    db.execute_sql("INSERT INTO member_lookup (login_key, site_number, role, levels) "
+                   + member_lookup_rows(postgres, where), keys)
+
+
+def _rows(sql_for_param, params: tuple) -> list[tuple]:
+    database = db.obj
+    cursor = database.connection().cursor()
+    try:
+        cursor.execute(sql_for_param(database.param), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def fetch_member(login_key: str, site_number: str) -> MemberRecord | None:
-    rows = db.execute_sql(_member_sql(db.obj.param), (login_key, site_number)).fetchall()
+    rows = _rows(_member_sql, (login_key, site_number))
     if not rows:
         return None
-    return _shared_record(rows[0][0], tuple((app, level) for _, app, level in rows if app is not None))
+    role, levels = rows[0]
+    return _shared_record(role, levels)
 
 
 # Records are immutable and few are distinct (a role times a handful of levels per
 # application), so members who hold the same role and levels share one record: a
 # worker's member cache then costs little more than its keys. The bound only
 # guards against a catalogue with very many combinations.
-_RECORDS: dict[tuple[str, tuple[tuple[str, str], ...]], MemberRecord] = {}
+_RECORDS: dict[tuple[str, str], MemberRecord] = {}
 _MAX_SHARED_RECORDS = 10_000
 
 
-def _shared_record(role: str, levels: tuple[tuple[str, str], ...]) -> MemberRecord:
+def _shared_record(role: str, levels: str) -> MemberRecord:
     key = (role, levels)
     record = _RECORDS.get(key)
     if record is None:
         if len(_RECORDS) >= _MAX_SHARED_RECORDS:
             _RECORDS.clear()
-        record = _RECORDS[key] = MemberRecord(role, MappingProxyType(dict(levels)))
+        held = dict(pair.split(":", 1) for pair in levels.split(",")) if levels else {}
+        record = _RECORDS[key] = MemberRecord(role, MappingProxyType(held))
     return record
 
 
@@ -77,7 +117,7 @@ def _absence_sql(param: str) -> str:
 
 def why_absent(login_key: str, site_number: str) -> str:
     """The reason code for a (login, site) pair with no membership."""
-    person_exists, site_exists = db.execute_sql(_absence_sql(db.obj.param), (login_key, site_number)).fetchone()
+    [(person_exists, site_exists)] = _rows(_absence_sql, (login_key, site_number))
     if not person_exists:
         return "unknown_user"
     if not site_exists:
@@ -87,10 +127,15 @@ def why_absent(login_key: str, site_number: str) -> str:
 
 def record_change(kind: str, site_number: str | None = None, login_key: str | None = None) -> int:
     """Append to the change log inside the caller's transaction; return its seq.
+    Every write to memberships or levels comes through here, after the write (the
+    worker caches depend on it), so this is also where member_lookup, the check
+    path's copy, is brought up to date.
 
     On PostgreSQL, sequence numbers are handed out before commit, so a poller could
     see seq 11 commit before seq 10 and skip 10 for ever. The transaction-scoped
     lock makes change-log writers commit in seq order."""
+    if kind != "api_key":
+        _refresh_member_lookup(login_key, site_number)
     if is_postgres():
         db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.CHANGE_LOG,))
     return ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from models import migrations
-from models import locks
+from models import locks, migrations
 from models.db import db, is_postgres, write_transaction
+from models.directory import member_lookup_rows
 from models.schema import SchemaVersion
 
 DIALECT = {
-    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "fk": "INTEGER", "ts": "TIMESTAMP"},
-    "postgres": {"pk": "BIGSERIAL PRIMARY KEY", "fk": "BIGINT", "ts": "TIMESTAMP"},
+    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "fk": "INTEGER", "ts": "TIMESTAMP",
+               "without_rowid": " WITHOUT ROWID"},
+    "postgres": {"pk": "BIGSERIAL PRIMARY KEY", "fk": "BIGINT", "ts": "TIMESTAMP", "without_rowid": ""},
 }
 
 
@@ -66,7 +67,7 @@ def _step(version: str, statements: list[str], *, applying: bool) -> bool:
         if (version in applied()) == applying:
             return False  # another run got here first
         for statement in statements:
-            db.execute_sql(statement.format(**types))
+            db.execute_sql(statement.format(**types, member_lookup_rows=member_lookup_rows(is_postgres())))
         if applying:
             SchemaVersion.create(version=version)
         else:

@@ -19,7 +19,8 @@ from authz.config import PROJECT_ROOT, Settings
 from authz.engine import compile_policy
 from authz.keys import create_key
 from authz.service import AuthzService
-from models.db import db, open_database
+from models.db import db, is_postgres, open_database
+from models.directory import member_lookup_rows
 from models.migrate import migrate
 from tests import factories
 
@@ -85,11 +86,24 @@ def _migrated(url: str):
     return handle
 
 
+def assert_member_lookup_is_current(handle) -> None:
+    """member_lookup (the check path's copy) must equal what the membership tables
+    say, whatever the test did to them: checked after every database test."""
+    if not {"member_lookup", "membership", "membership_level"} <= set(handle.get_tables()):
+        return  # a test that migrated down or broke the database on purpose
+    def rows(sql: str) -> set:
+        return {(login, site, role, frozenset(levels.split(",")) if levels else frozenset())
+                for login, site, role, levels in handle.execute_sql(sql).fetchall()}
+    kept = rows("SELECT login_key, site_number, role, levels FROM member_lookup")
+    assert kept == rows(member_lookup_rows(is_postgres(handle))), "member_lookup is out of date"
+
+
 @pytest.fixture
 def database(database_url):
     """An empty, migrated database bound to the models."""
     handle = _migrated(database_url)
     yield handle
+    assert_member_lookup_is_current(handle)
     if not handle.is_closed():
         handle.close()
 
@@ -100,6 +114,7 @@ def postgres_database(request, tmp_path):
     PostgreSQL database. Not generated at all where PostgreSQL is absent."""
     handle = _migrated(_fresh_postgres(request))
     yield handle
+    assert_member_lookup_is_current(handle)
     if not handle.is_closed():
         handle.close()
 

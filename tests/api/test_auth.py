@@ -42,6 +42,23 @@ def test_revoked_key_stops_working_without_restart(client, demo, check_key, serv
     assert client.simulate_post("/v1/check", json=BODY, headers=auth).status_code == 401
 
 
+def test_a_verified_key_does_not_vouch_for_another_secret(client, demo, check_key):
+    prefix, key_id, secret = check_key.split("_", 2)
+    good = {"Authorization": f"Bearer {check_key}"}
+    assert client.simulate_post("/v1/check", json=BODY, headers=good).status_code == 200
+    for forged in (f"Bearer {prefix}_{key_id}_{secret[:-1]}", f"Bearer {prefix}_{key_id}_{secret}x"):
+        resp = client.simulate_post("/v1/check", json=BODY, headers={"Authorization": forged})
+        assert resp.status_code == 401
+
+
+def test_the_map_of_verified_headers_is_bounded(client, demo, check_key, service):
+    from authz.keys import KeyRing
+    for spaces in range(1, KeyRing.VERIFIED_MAX + 10):  # every spelling verifies, each once
+        header = "Bearer" + " " * spaces + check_key
+        assert service.keys.verify(header).scope == "check"
+    assert len(service.keys._verified) <= KeyRing.VERIFIED_MAX
+
+
 def test_scope_limits_routes(client, demo):
     policy_key, _ = create_key("reloader", "policy")
     resp = client.simulate_post("/v1/check", json=BODY, headers={"Authorization": f"Bearer {policy_key}"})

@@ -1,0 +1,59 @@
+"""The check path's member lookup (models/directory.py), on SQLite and PostgreSQL."""
+
+import pytest
+
+from authz.importer import import_data
+from models import directory
+from models.db import db, is_postgres
+from models.schema import login_key
+
+
+def test_a_member_comes_back_with_its_role_and_every_stored_level(make):
+    site = make.site()
+    login = make.member(site, role="secondary", purchase_download="media", reporting="view", manage_access="update")
+    record = directory.fetch_member(login_key(login), site)
+    assert record.role == "secondary"
+    assert dict(record.levels) == {"purchase_download": "media", "reporting": "view", "manage_access": "update"}
+
+
+def test_a_member_without_stored_levels_holds_none(make):
+    site = make.site()
+    record = directory.fetch_member(login_key(make.member(site)), site)
+    assert (record.role, dict(record.levels)) == ("user", {})
+
+
+def test_login_ids_are_matched_by_key_and_other_sites_are_not_mixed_in(make):
+    first, second = make.site(), make.site()
+    login = make.member(first, login_id="Mixed.Case@Example.test", reporting="view")
+    import_data({"memberships": [{"site": second, "user": login, "role": "user", "levels": {"purchase_download": "media"}}]},
+                make.table)
+    assert dict(directory.fetch_member(login_key(login.upper()), first).levels) == {"reporting": "view"}
+    assert dict(directory.fetch_member(login_key(login), second).levels) == {"purchase_download": "media"}
+    assert directory.fetch_member(login_key(login), "no-such-site") is None
+
+
+def test_members_with_the_same_role_and_levels_share_one_record(make):
+    site = make.site()
+    one, two = (make.member(site, reporting="view", entitlements="view") for _ in range(2))
+    assert directory.fetch_member(login_key(one), site) is directory.fetch_member(login_key(two), site)
+
+
+def test_the_lookup_reads_one_table_by_its_primary_key(make):
+    sql = directory._member_sql(db.obj.param)
+    assert " JOIN " not in sql and "FROM member_lookup WHERE login_key" in sql
+    if not is_postgres():  # PostgreSQL's plan depends on its statistics
+        plan = [row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, ("a", "b")).fetchall()]
+        assert plan == ["SEARCH member_lookup USING PRIMARY KEY (login_key=? AND site_number=?)"]
+
+
+def test_a_stale_lookup_row_is_caught_by_the_fixture_check(make, database):
+    """The check every database test ends with (tests/conftest.py) does fail."""
+    from tests.conftest import assert_member_lookup_is_current
+    site = make.site()
+    login = make.member(site, reporting="view")
+    db.execute_sql(f"UPDATE member_lookup SET levels = 'reporting:none' WHERE login_key = {db.obj.param}",
+                   (login_key(login),))
+    with pytest.raises(AssertionError):
+        assert_member_lookup_is_current(database)
+    db.execute_sql(f"UPDATE member_lookup SET levels = 'reporting:view' WHERE login_key = {db.obj.param}",
+                   (login_key(login),))
