@@ -5,7 +5,7 @@ timed, so they repeat from run to run whatever else the machine is doing.
     .venv/bin/python bench/instructions.py [--requests 1000]
 
 Needs valgrind, gcc and valgrind's callgrind.h (Debian: valgrind). Takes about
-three minutes. Each server runs one sync worker from deploy/gunicorn.conf.py under
+a minute or two. Each server runs one sync worker from deploy/gunicorn.conf.py under
 callgrind with instrumentation off; after a warm-up the worker is signalled to
 count, answers N requests sent one by one over real HTTP, and is signalled to
 write the count. User-space instructions only: the kernel's share (accept,
