@@ -11,6 +11,7 @@ from authz.errors import Forbidden
 from authz.metrics import REQUEST_SECONDS, TALLY
 from authz.service import AuthzService
 
+
 class RequestTrace:
     """Every request gets an id (the caller's X-Request-Id, or a new one), echoed
     in the answer, and its duration goes to the request histogram by (route,

@@ -20,6 +20,7 @@ _FIELDS = tuple(MAX_LENGTH.items())
 # min_change_seq belongs to the batch) or stands alone.
 _KNOWN_KEYS = {True: frozenset(MAX_LENGTH), False: frozenset(MAX_LENGTH) | {"min_change_seq"}}
 
+
 class _UniqueIds:
     """Ids for decisions and requests: 32 hex digits, a random half drawn once per
     process and a counter. Unique across workers, restarts and replicas (64

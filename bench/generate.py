@@ -127,7 +127,6 @@ def ensure(size: int, log=print) -> DataSet:
 
 def _migrate(data: DataSet) -> None:
     from models.db import db, open_database
-    from models.directory import member_lookup_rows
     from models.migrate import migrate
 
     open_database(data.url)

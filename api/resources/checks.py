@@ -1,7 +1,5 @@
 """The check API: the contract other services code against."""
 
-import falcon
-
 from authz.service import AuthzService
 
 CHECK_SCOPES = frozenset({"check"})

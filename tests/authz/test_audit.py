@@ -13,7 +13,7 @@ from models import locks
 from authz import audit
 from authz.errors import Forbidden, InvalidInput
 from models.audit import AuditHead, AuditRecord
-from models.db import db, is_postgres, write_transaction
+from models.db import db, write_transaction
 from models.directory import record_change
 from models.schema import ChangeLog, Site
 
