@@ -23,7 +23,7 @@ class RequestTrace:
         self._children: dict[tuple[str, str, str], object] = {}
 
     def process_request(self, req, resp):
-        req.context.request_id = req.get_header("X-Request-Id") or unique_id()
+        req.context.request_id = req.env.get("HTTP_X_REQUEST_ID") or unique_id()  # get_header costs 3x
         req.context.started = time.perf_counter()
 
     def process_response(self, req, resp, resource, req_succeeded):
@@ -49,7 +49,7 @@ class Authenticate:
     def process_resource(self, req, resp, resource, params):
         if resource is None or getattr(resource, "public", False):
             return
-        caller = self._service.authenticate(req.get_header("Authorization"))
+        caller = self._service.authenticate(req.env.get("HTTP_AUTHORIZATION"))
         if caller.scope not in resource.scopes:
             raise Forbidden(f"this key's scope '{caller.scope}' may not call this route "
                             f"(needs one of: {', '.join(sorted(resource.scopes))})")

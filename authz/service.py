@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,27 @@ from authz.reload import PolicyReloader
 from authz.table import DecisionTable
 from models import directory, migrate
 from models.db import db, open_database
+from models.directory import Change
+from models.snapshot import ReadSnapshot
 from models.schema import login_key
 
 log = logging.getLogger("authz")
 
 
 class _ChangeLog:
-    latest = staticmethod(directory.latest_change_seq)
-    since = staticmethod(directory.changes_since)
+    """The change log, as the feed reads it. Each read of the log first ends the
+    read snapshot, so member reads after a poll are at least as new as the poll."""
+
+    def __init__(self, snapshot: ReadSnapshot):
+        self._snapshot = snapshot
+
+    def latest(self) -> int:
+        self._snapshot.renew()
+        return directory.latest_change_seq()
+
+    def since(self, seq: int, limit: int) -> list[Change]:
+        self._snapshot.renew()
+        return directory.changes_since(seq, limit)
 
 
 class AuthzService:
@@ -36,8 +50,10 @@ class AuthzService:
         state_dir = settings.state_dir or Path(tempfile.mkdtemp(prefix="authz-state-"))
         self.reloader = PolicyReloader(settings.policy_dir, state_dir, settings.policy_poll_ms / 1000,
                                        apply=self._use_policy)
-        self.feed = ChangeFeed(_ChangeLog(), settings.change_poll_ms / 1000)
-        self.members = MemberCache(directory.fetch_member, directory.why_absent, settings.cache_size)
+        self.snapshot = ReadSnapshot()
+        self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000)
+        self.members = MemberCache(partial(directory.fetch_member, rows=self.snapshot.rows),
+                                   partial(directory.why_absent, rows=self.snapshot.rows), settings.cache_size)
         self.keys = KeyRing()
         self.feed.subscribe(self.members.on_changes)
         self.feed.subscribe(self.keys.on_changes)

@@ -3,20 +3,25 @@ levels, why a member is absent, and the change log that keeps caches honest.
 
 fetch_member and why_absent are on the hot path of every uncached check, so each
 is one constant SQL statement (built once per dialect) run on the driver's own
-connection; fetch_member reads member_lookup, a copy of the membership tables
-kept by record_change, with one index search: peewee's query builder, and even its execute_sql wrapper, cost more
-than SQLite's lookup itself. Driver errors are answered like peewee's (api/errors.py)."""
+connection: peewee's, or the check path's read snapshot (models/snapshot.py).
+fetch_member reads member_lookup, a copy of the membership tables kept by
+record_change, with one index search: peewee's query builder, and even its
+execute_sql wrapper, cost more than SQLite's lookup itself. Driver errors are
+answered like peewee's (api/errors.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping
 
 from models import locks
 from models.db import db, is_postgres
 from models.schema import ChangeLog, Membership, MembershipLevel, Person, Site
+from models.snapshot import SqlForParam, database_rows
+
+Rows = Callable[[SqlForParam, tuple], list[tuple]]
 
 
 @dataclass(frozen=True)
@@ -70,21 +75,13 @@ def _refresh_member_lookup(login_key: str | None, site_number: str | None) -> No
                    + member_lookup_rows(postgres, where), keys)
 
 
-def _rows(sql_for_param, params: tuple) -> list[tuple]:
-    database = db.obj
-    cursor = database.connection().cursor()
-    try:
-        cursor.execute(sql_for_param(database.param), params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def fetch_member(login_key: str, site_number: str) -> MemberRecord | None:
-    rows = _rows(_member_sql, (login_key, site_number))
-    if not rows:
+def fetch_member(login_key: str, site_number: str, rows: Rows = database_rows) -> MemberRecord | None:
+    """ROWS runs the query: peewee's connection by default (inside the caller's
+    transaction, if any); the check path passes its ReadSnapshot's."""
+    found = rows(_member_sql, (login_key, site_number))
+    if not found:
         return None
-    role, levels = rows[0]
+    role, levels = found[0]
     return _shared_record(role, levels)
 
 
@@ -115,9 +112,9 @@ def _absence_sql(param: str) -> str:
     )
 
 
-def why_absent(login_key: str, site_number: str) -> str:
+def why_absent(login_key: str, site_number: str, rows: Rows = database_rows) -> str:
     """The reason code for a (login, site) pair with no membership."""
-    [(person_exists, site_exists)] = _rows(_absence_sql, (login_key, site_number))
+    [(person_exists, site_exists)] = rows(_absence_sql, (login_key, site_number))
     if not person_exists:
         return "unknown_user"
     if not site_exists:

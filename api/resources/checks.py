@@ -1,5 +1,6 @@
 """The check API: the contract other services code against."""
 
+from api.bodies import read_json, write_json
 from authz.service import AuthzService
 
 CHECK_SCOPES = frozenset({"check"})
@@ -12,7 +13,7 @@ class Check:
         self._service = service
 
     def on_post(self, req, resp):
-        resp.media = self._service.check(req.get_media())
+        write_json(resp, self._service.check(read_json(req)))
 
 
 class CheckBatch:
@@ -22,7 +23,7 @@ class CheckBatch:
         self._service = service
 
     def on_post(self, req, resp):
-        resp.media = self._service.check_batch(req.get_media())
+        write_json(resp, self._service.check_batch(read_json(req)))
 
 
 class MemberPermissions:

@@ -77,6 +77,23 @@ def test_body_that_is_not_a_check_object_is_400(client, auth, body):
     assert "allowed" not in (resp.json or {})
 
 
+JSON_TYPES = ("application/json", "application/json; charset=utf-8")  # read by orjson directly; by Falcon
+
+
+@pytest.mark.parametrize("body", ["{not json", ""])
+def test_bad_json_gets_the_same_answer_on_both_ways_in(client, auth, body):
+    answers = [client.simulate_post("/v1/check", body=body, headers={**auth, "Content-Type": t}) for t in JSON_TYPES]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json == answers[1].json and answers[0].json["error"]
+
+
+def test_a_check_gets_the_same_decision_on_both_ways_in(client, auth, demo):
+    body = '{"user": "carol@acme.example", "site": "1001", "action": "download_software"}'
+    answers = [client.simulate_post("/v1/check", body=body, headers={**auth, "Content-Type": t}).json for t in JSON_TYPES]
+    assert answers[0]["allowed"] is True
+    assert [{**a, "decision_id": None} for a in answers] == [{**answers[0], "decision_id": None}] * 2
+
+
 def test_body_that_is_not_json_is_415(client, auth):
     resp = client.simulate_post("/v1/check", body="user=a&site=b", headers={
         **auth, "Content-Type": "application/x-www-form-urlencoded"})
