@@ -23,52 +23,63 @@ FLUSH_SECONDS = 1.0
 
 
 class Tally:
-    """Counts and observations held for a while, then written to Prometheus."""
+    """Running totals kept by the serving thread, written to Prometheus by flushes.
+
+    Counting takes no lock: a sync worker has one serving thread, the only
+    writer of the totals. A flush (the thread, /metrics, exit) copies them and
+    writes to Prometheus what was added since the last flush; only flushes take
+    a lock, among themselves. A flush may copy a bucket count whose sum is not
+    added yet: the next flush writes it."""
 
     def __init__(self, interval: float | None = FLUSH_SECONDS):
         self._interval = interval  # None: only explicit flushes (tests)
-        self._lock = threading.Lock()
-        self._counts: dict[object, float] = {}  # counter child -> amount
+        self._flush_lock = threading.Lock()
+        self._counts: dict[object, float] = {}  # counter child -> running total
         self._observations: dict[object, list[float]] = {}  # histogram child -> per-bucket counts, then the sum
+        self._written: dict[object, float | list[float]] = {}  # child -> its totals as last written
         self._flushing = False  # whether this process has its flush thread
         os.register_at_fork(after_in_child=self._forked)
 
     def count(self, child, amount: float = 1) -> None:
-        with self._lock:
-            self._counts[child] = self._counts.get(child, 0) + amount
+        counts = self._counts
+        counts[child] = counts.get(child, 0) + amount
         if not self._flushing and self._interval:
             self._start_flusher()
 
     def observe(self, child, value: float) -> None:
-        with self._lock:
-            slots = self._observations.get(child)
-            if slots is None:
-                slots = self._observations[child] = [0.0] * (len(child._upper_bounds) + 1)
-            slots[bisect.bisect_left(child._upper_bounds, value)] += 1  # the first bucket with value <= bound
-            slots[-1] += value
+        slots = self._observations.get(child)
+        if slots is None:
+            slots = self._observations[child] = [0.0] * (len(child._upper_bounds) + 1)
+        slots[bisect.bisect_left(child._upper_bounds, value)] += 1  # the first bucket with value <= bound
+        slots[-1] += value
         if not self._flushing and self._interval:
             self._start_flusher()
 
     def flush(self) -> None:
-        with self._lock:
-            counts, self._counts = self._counts, {}
-            observations, self._observations = self._observations, {}
-        for child, amount in counts.items():
-            child.inc(amount)
-        for child, slots in observations.items():
-            # What Histogram.observe does, once per bucket instead of once per observation.
-            # prometheus_client has kept these attributes since 0.4; tests/api/test_metrics.py
-            # reads the exposition back, so a change there fails the suite.
-            for bucket, number in zip(child._buckets, slots[:-1]):
-                if number:
-                    bucket.inc(number)
-            child._sum.inc(slots[-1])
+        with self._flush_lock:
+            for child, total in list(self._counts.items()):  # list(): one step under the GIL
+                added = total - self._written.get(child, 0)
+                if added:
+                    child.inc(added)
+                    self._written[child] = total
+            for child, slots in list(self._observations.items()):
+                now = slots.copy()
+                before = self._written.get(child) or [0.0] * len(now)
+                # What Histogram.observe does, once per bucket instead of once per observation.
+                # prometheus_client has kept these attributes since 0.4; tests/api/test_metrics.py
+                # reads the exposition back, so a change there fails the suite.
+                for bucket, total, written in zip(child._buckets, now, before):
+                    if total != written:
+                        bucket.inc(total - written)
+                if now[-1] != before[-1]:
+                    child._sum.inc(now[-1] - before[-1])
+                self._written[child] = now
 
     def _forked(self) -> None:
         """In a new child: threads do not survive a fork, and what the parent held
         is the parent's to write."""
-        self._lock = threading.Lock()
-        self._counts, self._observations = {}, {}
+        self._flush_lock = threading.Lock()
+        self._counts, self._observations, self._written = {}, {}, {}
         self._flushing = False
 
     def _start_flusher(self) -> None:

@@ -26,3 +26,45 @@ def test_counts_and_observations_reach_prometheus_on_flush():
     assert registry.get_sample_value("tally_test_seconds_sum") == pytest.approx(2.65)
     tally.flush()  # nothing new: nothing added twice
     assert registry.get_sample_value("tally_test_seconds_count") == 4
+
+
+def test_what_is_counted_between_flushes_is_written_once():
+    registry = CollectorRegistry()
+    counter = Counter("tally_more_total", "t", registry=registry)
+    histogram = Histogram("tally_more_seconds", "t", buckets=(0.1,), registry=registry)
+    tally = Tally(interval=None)
+    for round_number in range(1, 4):
+        tally.count(counter, 2)
+        tally.observe(histogram, 0.05)
+        tally.observe(histogram, 0.5)
+        tally.flush()
+        assert registry.get_sample_value("tally_more_total") == 2 * round_number
+        assert registry.get_sample_value("tally_more_seconds_bucket", {"le": "0.1"}) == round_number
+        assert registry.get_sample_value("tally_more_seconds_count") == 2 * round_number
+        assert registry.get_sample_value("tally_more_seconds_sum") == pytest.approx(0.55 * round_number)
+
+
+def test_counting_while_another_thread_flushes_loses_nothing():
+    """The serving thread counts without a lock while the flush thread runs."""
+    import threading
+    registry = CollectorRegistry()
+    counter = Counter("tally_race_total", "t", registry=registry)
+    histogram = Histogram("tally_race_seconds", "t", buckets=(0.1,), registry=registry)
+    tally = Tally(interval=None)
+    done = threading.Event()
+
+    def flush_until_done():
+        while not done.is_set():
+            tally.flush()
+
+    flusher = threading.Thread(target=flush_until_done)
+    flusher.start()
+    for _ in range(200_000):
+        tally.count(counter)
+        tally.observe(histogram, 0.05)
+    done.set()
+    flusher.join()
+    tally.flush()
+    assert registry.get_sample_value("tally_race_total") == 200_000
+    assert registry.get_sample_value("tally_race_seconds_count") == 200_000
+    assert registry.get_sample_value("tally_race_seconds_sum") == pytest.approx(200_000 * 0.05)
