@@ -16,7 +16,7 @@ from api.resources import access_requests
 from api.resources import contacts
 from authz import metrics
 from authz.config import Settings
-from authz.service import AuthzService
+from authz.service.facade import AuthzService
 
 
 def create_app(service: AuthzService) -> falcon.App:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from authz.admin import Actor
-from authz.audit import actor_for_key
-from authz.decisions import unique_id
+from authz.accounts.authority import Actor
+from authz.audit.trail import actor_for_key
+from authz.decisions.point import unique_id
 from authz.errors import Forbidden
 from authz.metrics import REQUEST_SECONDS, TALLY
-from authz.service import AuthzService
+from authz.service.facade import AuthzService
 
 
 class RequestTrace:

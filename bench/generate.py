@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from authz.engine import compile_policy  # noqa: E402
-from authz.table import DecisionTable  # noqa: E402
+from authz.engine.compiler import compile_policy  # noqa: E402
+from authz.engine.table import DecisionTable  # noqa: E402
 
 CACHE_DIR = ROOT / "var" / "bench"
 MEMBERS_PER_SITE = 10
@@ -204,7 +204,7 @@ def _login_id(index: int) -> str:
 
 
 def _write_database(path: Path, plan: _Plan) -> str:
-    from authz.keys import create_key
+    from authz.authn.keys import create_key
     from models.db import db, open_database
     from models.directory import member_lookup_rows
     from models.migrate import migrate

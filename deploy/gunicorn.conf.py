@@ -39,7 +39,7 @@ def on_starting(server):
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
-    from authz.reload import forget_worker
+    from authz.decisions.reload import forget_worker
     multiprocess.mark_process_dead(worker.pid)
     forget_worker(os.environ["AUTHZ_STATE_DIR"], worker.pid)
 

@@ -16,9 +16,9 @@ from falcon import testing
 from api.app import create_app
 from authz.cli import main
 from authz.config import PROJECT_ROOT, Settings
-from authz.engine import compile_policy
-from authz.keys import create_key
-from authz.service import AuthzService
+from authz.engine.compiler import compile_policy
+from authz.authn.keys import create_key
+from authz.service.facade import AuthzService
 from models.db import db, is_postgres, open_database
 from models.directory import member_lookup_rows
 from models.migrate import migrate
@@ -179,7 +179,7 @@ def cli(database_url, monkeypatch, cli_runner):
 @pytest.fixture
 def demo(database, policy_table):
     """The shipped demo data."""
-    from authz.importer import import_file
+    from authz.accounts.importer import import_file
     import_file(PROJECT_ROOT / "deploy" / "demo-data.yaml", policy_table)
 
 

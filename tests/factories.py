@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from authz.importer import import_data
-from authz.table import DecisionTable
+from authz.accounts.importer import import_data
+from authz.engine.table import DecisionTable
 
 _counter = itertools.count(1)
 

@@ -3,7 +3,7 @@ stored levels, and a site's newest audit record."""
 
 from __future__ import annotations
 
-from authz import audit
+from authz.audit import trail
 from models.schema import Membership, MembershipLevel, Person, Site, login_key
 
 
@@ -27,4 +27,4 @@ def stored_levels(site: str, login_id: str) -> dict[str, str]:
 
 def newest_audit(site: str) -> dict:
     """SITE's most recent audit record."""
-    return audit.page(site, limit=1)[0]
+    return trail.page(site, limit=1)[0]

@@ -5,9 +5,9 @@ asks for themselves); listing and deciding are policy-checked."""
 import falcon
 
 from api.resources import ADMIN_SCOPES
-from authz import access_requests
+from authz.accounts import access_requests
 from authz.errors import InvalidInput
-from authz.service import AuthzService
+from authz.service.facade import AuthzService
 
 
 def _whole_param(req, name: str, default: int | None) -> int | None:

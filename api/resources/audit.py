@@ -1,8 +1,8 @@
 """A site's audit trail."""
 
 from api.resources import ADMIN_SCOPES
-from authz.service import AuthzService
-from authz.site_audit import read_trail
+from authz.service.facade import AuthzService
+from authz.accounts.site_audit import read_trail
 
 
 class SiteAudit:

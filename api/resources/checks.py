@@ -1,7 +1,7 @@
 """The check API: the contract other services code against."""
 
 from api.bodies import read_json, write_json
-from authz.service import AuthzService
+from authz.service.facade import AuthzService
 
 CHECK_SCOPES = frozenset({"check"})
 

@@ -4,8 +4,8 @@ of the acting person; the operators' view of overdue reviews and reminders."""
 import falcon
 
 from api.resources import ADMIN_SCOPES, OPERATOR_SCOPES
-from authz import contacts
-from authz.service import AuthzService
+from authz.accounts import contacts
+from authz.service.facade import AuthzService
 
 
 def _days(req) -> int:

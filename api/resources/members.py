@@ -3,8 +3,9 @@
 import falcon
 
 from api.resources import ADMIN_SCOPES, OPERATOR_SCOPES
-from authz import members, sites
-from authz.service import AuthzService
+from authz.accounts import members
+from authz.accounts import sites
+from authz.service.facade import AuthzService
 
 
 class Members:

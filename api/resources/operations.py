@@ -3,7 +3,7 @@
 import falcon
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from authz.service import AuthzService
+from authz.service.facade import AuthzService
 
 
 class Policy:

@@ -1,7 +1,7 @@
 """The acting person's own profile and notification email."""
 
 from api.resources import ADMIN_SCOPES
-from authz import people
+from authz.accounts import people
 
 
 class Me:

@@ -12,7 +12,7 @@ _COLUMNS = (("SEQ", 7), ("AT (UTC)", 20), ("SITE", 12), ("ACTOR", 28), ("ACTION"
 
 def cmd_verify(args, settings: Settings) -> int:
     """Exit 0 when the chain is intact, 1 when broken (saying what and where)."""
-    from authz.audit import verify
+    from authz.audit.trail import verify
     open_db(settings)
     report = verify()
     print(report)
@@ -21,7 +21,7 @@ def cmd_verify(args, settings: Settings) -> int:
 
 def cmd_list(args, settings: Settings) -> int:
     """Print records newest first, one per line, under a header."""
-    from authz.audit import page, page_all
+    from authz.audit.trail import page, page_all
     open_db(settings)
     if args.site:
         rows = page(args.site, limit=args.limit, before_seq=args.before)
@@ -37,7 +37,7 @@ def cmd_list(args, settings: Settings) -> int:
 
 
 def register(sub) -> None:
-    from authz.audit import MAX_PAGE
+    from authz.audit.trail import MAX_PAGE
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check the hash chain (exit 0 intact, 1 broken)").set_defaults(run=cmd_verify)
     p = audit.add_parser("list", help="list audit records, newest first")

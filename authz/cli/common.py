@@ -23,7 +23,7 @@ def open_db(settings: Settings) -> None:
 
 def open_policy(settings: Settings):
     """Open the database, then return the compiled policy (the decision table)."""
-    from authz.engine import compile_policy
+    from authz.engine.compiler import compile_policy
     open_db(settings)
     return compile_policy(settings.policy_dir)
 
@@ -37,14 +37,14 @@ def add_acting(parser: argparse.ArgumentParser, help: str = ACTING_HELP) -> None
 
 def cli_operator():
     """The Actor of a command run without --as: the operator, audited as ACTOR_CLI."""
-    from authz.admin import Actor
-    from authz.audit import ACTOR_CLI
+    from authz.accounts.authority import Actor
+    from authz.audit.trail import ACTOR_CLI
     return Actor.operator(ACTOR_CLI)
 
 
 def acting(args):
     """The Actor of a command: the person named by --as LOGIN, else the CLI operator."""
-    from authz.admin import Actor
+    from authz.accounts.authority import Actor
     login = getattr(args, "acting", None)  # a command without --as acts as the operator
     if login is None:
         return cli_operator()

@@ -21,7 +21,7 @@ _OVERDUE_COLUMNS = (("SITE", 10), ("LAST REVIEWED (UTC)", 20), ("BY", 24), ("REM
 
 
 def cmd_list(args, settings: Settings) -> int:
-    from authz.contacts import list_contacts
+    from authz.accounts.contacts import list_contacts
     result = list_contacts(open_policy(settings), acting(args), args.site)
     review = result["review"]
     when = review["last_reviewed_at"] or "never"
@@ -38,7 +38,7 @@ def cmd_list(args, settings: Settings) -> int:
 
 
 def cmd_review(args, settings: Settings) -> int:
-    from authz.contacts import mark_reviewed
+    from authz.accounts.contacts import mark_reviewed
     result = mark_reviewed(open_policy(settings), acting(args), args.site)
     print(f"site {result['site']}: {result['contacts']} contact(s) marked reviewed at "
           f"{result['reviewed_at']} by {result['reviewed_by']}")
@@ -48,7 +48,7 @@ def cmd_review(args, settings: Settings) -> int:
 def cmd_overdue(args, settings: Settings) -> int:
     """List overdue sites; with --remind, queue their reminders (then deliver them
     with `authz notify deliver`)."""
-    from authz.contacts import overdue_sites, send_review_reminders
+    from authz.accounts.contacts import overdue_sites, send_review_reminders
     open_db(settings)
     sites = overdue_sites(args.days)
     print(table_header(_OVERDUE_COLUMNS))
@@ -67,7 +67,7 @@ def cmd_overdue(args, settings: Settings) -> int:
 
 
 def register(sub) -> None:
-    from authz.contacts import MAX_DAYS
+    from authz.accounts.contacts import MAX_DAYS
     acting_help = "act as this member (default: an operator)"
     contacts = sub.add_parser(
         "contacts", help="site contacts and their monthly review", description=__doc__,

@@ -28,7 +28,7 @@ def cmd_migrate(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from authz.importer import import_file
+    from authz.accounts.importer import import_file
     counts = import_file(args.file, open_policy(settings))
     print(f"imported {counts['sites']} sites, {counts['people']} people, {counts['memberships']} memberships")
     return 0
@@ -36,9 +36,9 @@ def cmd_import(args, settings: Settings) -> int:
 
 def cmd_demo(args, settings: Settings) -> int:
     """Load the demo data on first run; issue a fresh demo key every run."""
-    from authz.engine import compile_policy
-    from authz.importer import import_file
-    from authz.keys import create_key, list_keys, revoke_key
+    from authz.engine.compiler import compile_policy
+    from authz.accounts.importer import import_file
+    from authz.authn.keys import create_key, list_keys, revoke_key
     from models.schema import Site
     open_db(settings)
     if not Site.select().exists():
@@ -53,7 +53,7 @@ def cmd_demo(args, settings: Settings) -> int:
 
 
 def cmd_check(args, settings: Settings) -> int:
-    from authz.service import AuthzService
+    from authz.service.facade import AuthzService
     service = AuthzService.start(settings)
     decision = service.check({"user": args.user, "site": args.site, "action": args.action})
     print(json.dumps(decision, indent=2))
@@ -61,7 +61,7 @@ def cmd_check(args, settings: Settings) -> int:
 
 
 def cmd_keys_create(args, settings: Settings) -> int:
-    from authz.keys import create_key
+    from authz.authn.keys import create_key
     open_db(settings)
     plaintext, _ = create_key(args.name, args.scope)
     print(plaintext)
@@ -69,7 +69,7 @@ def cmd_keys_create(args, settings: Settings) -> int:
 
 
 def cmd_keys_list(args, settings: Settings) -> int:
-    from authz.keys import list_keys
+    from authz.authn.keys import list_keys
     open_db(settings)
     print(f"{'KEY ID':14} {'SCOPE':9} {'CREATED':20} {'REVOKED':20} NAME")
     for key in list_keys():
@@ -78,7 +78,7 @@ def cmd_keys_list(args, settings: Settings) -> int:
 
 
 def cmd_keys_revoke(args, settings: Settings) -> int:
-    from authz.keys import revoke_key
+    from authz.authn.keys import revoke_key
     open_db(settings)
     revoke_key(args.key_id)
     print(f"revoked {args.key_id}")
@@ -86,7 +86,7 @@ def cmd_keys_revoke(args, settings: Settings) -> int:
 
 
 def register(sub) -> None:
-    from authz.keys import SCOPES
+    from authz.authn.keys import SCOPES
     sub.add_parser("serve", help="run the HTTP service under gunicorn").set_defaults(run=cmd_serve)
     p = sub.add_parser("migrate", help="bring the database schema up (or down) to a version")
     p.add_argument("--to", help="target version, e.g. 0000 to undo everything (default: latest)")

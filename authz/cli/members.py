@@ -44,7 +44,7 @@ def _secondary_warning(site: str, secondaries: int) -> None:
 def cmd_sites_list(args, settings: Settings) -> int:
     from peewee import fn
 
-    from authz.sites import list_sites
+    from authz.accounts.sites import list_sites
     from models.schema import Membership, Person, Site
     open_policy(settings)
     counts: dict[tuple[str, str], int] = {}
@@ -69,7 +69,7 @@ def cmd_sites_list(args, settings: Settings) -> int:
 
 
 def cmd_sites_create(args, settings: Settings) -> int:
-    from authz.sites import create_site
+    from authz.accounts.sites import create_site
     table = open_policy(settings)
     primary = {"login_id": args.primary, "email": args.email}
     for field in ("first_name", "last_name", "phone"):
@@ -83,7 +83,7 @@ def cmd_sites_create(args, settings: Settings) -> int:
 
 
 def cmd_sites_transfer(args, settings: Settings) -> int:
-    from authz.sites import transfer_primary
+    from authz.accounts.sites import transfer_primary
     table = open_policy(settings)
     result = transfer_primary(table, acting(args), args.site, {"to": args.to, "former_primary_role": args.former_role})
     print(f"site {result['site']}: {result['primary']} is now the primary contact; "
@@ -94,7 +94,7 @@ def cmd_sites_transfer(args, settings: Settings) -> int:
 # -- members -----------------------------------------------------------------
 
 def cmd_members_list(args, settings: Settings) -> int:
-    from authz.members import list_members
+    from authz.accounts.members import list_members
     table = open_policy(settings)
     actor = acting(args)
     print(table_header(_MEMBER_COLUMNS))
@@ -118,7 +118,7 @@ def cmd_members_list(args, settings: Settings) -> int:
 
 
 def cmd_members_add(args, settings: Settings) -> int:
-    from authz.members import add_member
+    from authz.accounts.members import add_member
     table = open_policy(settings)
     body = {"login_id": args.user, "email": args.email, "business_justification": args.justification,
             "role": args.role}
@@ -132,7 +132,7 @@ def cmd_members_add(args, settings: Settings) -> int:
 
 
 def cmd_members_update(args, settings: Settings) -> int:
-    from authz.members import update_member
+    from authz.accounts.members import update_member
     table = open_policy(settings)
     body = {field: getattr(args, field) for field in ("email", "first_name", "last_name", "phone", "role")
             if getattr(args, field) is not None}
@@ -149,7 +149,7 @@ def cmd_members_update(args, settings: Settings) -> int:
 
 
 def cmd_members_remove(args, settings: Settings) -> int:
-    from authz.members import remove_member
+    from authz.accounts.members import remove_member
     table = open_policy(settings)
     result = remove_member(table, acting(args), args.site, args.user)
     print(f"removed {result['removed']} from site {args.site}; change {result['change_seq']}")
@@ -160,7 +160,7 @@ def cmd_members_remove(args, settings: Settings) -> int:
 
 def cmd_export_users(args, settings: Settings) -> int:
     """The site's user list as CSV on stdout: the very bytes the API serves."""
-    from authz.members import export_csv
+    from authz.accounts.members import export_csv
     table = open_policy(settings)
     chunks = export_csv(table, acting(args), args.site)  # authorized now: nothing is written if refused
     sys.stdout.flush()
@@ -174,8 +174,8 @@ def cmd_export_users(args, settings: Settings) -> int:
 # -- arguments ---------------------------------------------------------------
 
 def register(sub) -> None:
-    from authz.grants import ASSIGNABLE_ROLES
-    from authz.sites import FORMER_PRIMARY_ROLES
+    from authz.accounts.rules import ASSIGNABLE_ROLES
+    from authz.accounts.sites import FORMER_PRIMARY_ROLES
 
     def levels(p) -> None:
         p.add_argument("--level", type=level_pair, action="extend", nargs="+", metavar="APP=LEVEL",

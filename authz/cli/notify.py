@@ -26,7 +26,7 @@ _COLUMNS = (("ID", 7), ("STATUS", 8), ("KIND", 16), ("SITE", 12), ("TRIES", 5),
 
 def cmd_deliver(args, settings: Settings) -> int:
     """Send due messages; print "sent X, failed Y, pending Z" on stdout."""
-    from authz.notifications import deliver
+    from authz.accounts.notifications import deliver
     if not _open_outbox(settings):
         return DATABASE_ERROR
     report = deliver(settings.smtp_host, settings.smtp_port, settings.mail_from, limit=args.limit)

@@ -11,7 +11,7 @@ from authz.errors import PolicyInvalid
 
 def cmd_validate(args, settings: Settings) -> int:
     """Exit 0 for a valid policy; otherwise 1, every problem as file:line: message."""
-    from authz.engine import compile_policy
+    from authz.engine.compiler import compile_policy
     directory = args.dir or settings.policy_dir
     try:
         table = compile_policy(directory)
@@ -28,8 +28,8 @@ def cmd_validate(args, settings: Settings) -> int:
 def cmd_test(args, settings: Settings) -> int:
     """Run the suites in DIR/tests. Exit 0 if every expectation holds and rule coverage
     is at least --min-coverage; 1 otherwise; 2 if the policy or a suite is invalid."""
-    from authz.engine import compile_policy
-    from authz.policy_tests import run_suites
+    from authz.engine.compiler import compile_policy
+    from authz.engine.suites import run_suites
     directory = Path(args.dir or settings.policy_dir)
     try:
         report = run_suites(compile_policy(directory), directory / "tests")
@@ -60,9 +60,9 @@ def cmd_diff(args, settings: Settings) -> int:
 
     from peewee import PeeweeException
 
-    from authz.engine import compile_policy
-    from authz.policy_diff import PolicySourceError, diff_tables, resolve
-    from authz.policy_report import Report, redact, render
+    from authz.engine.compiler import compile_policy
+    from authz.policy_tools.diff import PolicySourceError, diff_tables, resolve
+    from authz.policy_tools.report import Report, redact, render
 
     tables, labels, failed = {}, {}, False
     try:
@@ -115,7 +115,7 @@ class _NoDatabase(Exception):
 
 def _impact_from(url: str, diff, max_sites: int, max_members: int):
     """The impact counted in the database at URL, which must exist: it is read, never created."""
-    from authz.policy_diff import impact_of
+    from authz.policy_tools.diff import impact_of
     from models.db import db, open_database
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1].split("?", 1)[0]

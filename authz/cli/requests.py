@@ -16,7 +16,7 @@ _COLUMNS = (("ID", 6), ("STATUS", 8), ("REQUESTED (UTC)", 20), ("LOGIN", 28), ("
 
 
 def cmd_list(args, settings: Settings) -> int:
-    from authz.access_requests import list_requests
+    from authz.accounts.access_requests import list_requests
     table = open_policy(settings)
     page = list_requests(table, acting(args), args.site, status=args.status, after=args.after, limit=args.limit)
     print(table_header(_COLUMNS))
@@ -43,7 +43,7 @@ def _outcome(r: dict) -> str:
 
 
 def cmd_create(args, settings: Settings) -> int:
-    from authz.access_requests import request_access
+    from authz.accounts.access_requests import request_access
     table = open_policy(settings)
     body = {"login_id": args.user}
     if args.justification is not None:
@@ -54,7 +54,7 @@ def cmd_create(args, settings: Settings) -> int:
 
 
 def cmd_grant(args, settings: Settings) -> int:
-    from authz.access_requests import grant
+    from authz.accounts.access_requests import grant
     table = open_policy(settings)
     body = {"role": args.role, "levels": dict(args.level or [])}
     if args.justification is not None:
@@ -67,7 +67,7 @@ def cmd_grant(args, settings: Settings) -> int:
 
 
 def cmd_deny(args, settings: Settings) -> int:
-    from authz.access_requests import deny
+    from authz.accounts.access_requests import deny
     table = open_policy(settings)
     r = deny(table, acting(args), args.site, args.request_id, {"reason": args.reason})
     print(f"denied access request {r['id']} of {r['requester']['login_id']} on site {args.site}: "
@@ -76,8 +76,8 @@ def cmd_deny(args, settings: Settings) -> int:
 
 
 def register(sub) -> None:
-    from authz.access_requests import LIST_STATUSES, MAX_PAGE
-    from authz.grants import ASSIGNABLE_ROLES
+    from authz.accounts.access_requests import LIST_STATUSES, MAX_PAGE
+    from authz.accounts.rules import ASSIGNABLE_ROLES
     from models.access_requests import DENY_REASONS
     requests = sub.add_parser("requests", help="access requests: list, create, grant, deny").add_subparsers(
         dest="requests_command", required=True)

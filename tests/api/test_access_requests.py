@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from authz.audit import as_dict
-from authz.importer import import_data
+from authz.audit.trail import as_dict
+from authz.accounts.importer import import_data
 from models.access_requests import DENY_REASONS, AccessRequest
 from models.audit import AuditRecord
 from models.outbox import OutboxMessage

@@ -2,7 +2,7 @@
 
 import pytest
 
-from authz.keys import create_key, list_keys, revoke_key
+from authz.authn.keys import create_key, list_keys, revoke_key
 from models.schema import ApiKey
 
 BODY = {"user": "carol@acme.example", "site": "1001", "action": "download_software"}
@@ -52,7 +52,7 @@ def test_a_verified_key_does_not_vouch_for_another_secret(client, demo, check_ke
 
 
 def test_the_map_of_verified_headers_is_bounded(client, demo, check_key, service):
-    from authz.keys import KeyRing
+    from authz.authn.keys import KeyRing
     for spaces in range(1, KeyRing.VERIFIED_MAX + 10):  # every spelling verifies, each once
         header = "Bearer" + " " * spaces + check_key
         assert service.keys.verify(header).scope == "check"
@@ -79,13 +79,13 @@ def test_operational_routes_need_no_key(client, path):
 
 
 def test_key_creation_and_revocation_are_audited_without_the_secret(database):
-    from authz import audit
+    from authz.audit import trail
     plaintext, row = create_key("billing", "check")
     revoke_key(row.key_id)
-    revoked, created = audit.page_all(limit=2)
+    revoked, created = trail.page_all(limit=2)
     assert (created["action"], created["target"], created["after"]) == (
         "create_api_key", f"key:{row.key_id}", {"name": "billing", "scope": "check"})
     assert (revoked["action"], revoked["after"]) == ("revoke_api_key", {"revoked": True})
     secret = plaintext.split("_", 2)[2]
     assert all(secret not in str(record) for record in (created, revoked))
-    assert audit.verify().ok
+    assert trail.verify().ok

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from authz.admin import Actor
-from authz.contacts import FIELDS, mark_reviewed
+from authz.accounts.authority import Actor
+from authz.accounts.contacts import FIELDS, mark_reviewed
 from models.outbox import OutboxMessage
 from models.schema import Person, utcnow
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from authz import audit
+from authz.audit import trail
 from models.schema import Person
 
 
@@ -16,7 +16,7 @@ def test_a_person_sets_and_clears_their_notification_email(client, acting_as, de
         == "carol.alerts@acme.example"
     client.simulate_patch("/v1/me", headers=acting_as("carol@acme.example"), json={"notification_email": None})
     assert Person.by_login("carol@acme.example").notification_email is None
-    record = audit.page_all(limit=1)[0]
+    record = trail.page_all(limit=1)[0]
     assert (record["action"], record["actor"], record["after"]) == (
         "set_notification_email", "carol@acme.example", {"notification_email": None})
 

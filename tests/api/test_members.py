@@ -14,9 +14,9 @@ import threading
 
 import pytest
 
-from authz import audit
-from authz.importer import import_data
-from authz.keys import create_key
+from authz.audit import trail
+from authz.accounts.importer import import_data
+from authz.authn.keys import create_key
 from models.directory import record_change
 from models.outbox import OutboxMessage
 from models.schema import Membership, Person, Site
@@ -540,7 +540,7 @@ def test_operator_creates_a_site(api):
     duplicate = api.op("POST", "/v1/sites", {**body, "name": "Other", "primary": {
         "login_id": "someone@else.example", "email": "someone@else.example"}})
     assert duplicate.status_code == 409
-    refusal = audit.page("3003", limit=1)[0]
+    refusal = trail.page("3003", limit=1)[0]
     assert (refusal["action"], refusal["outcome"]) == ("create_site", "refused")
     assert Site.get(Site.number == "3003").name == "Initech"
     assert Person.by_login("someone@else.example") is None
@@ -572,7 +572,7 @@ def test_transfer_primary(api):
     assert api.patch(f"{MEMBERS}/carol@acme.example", "alice@acme.example",
                      {"role": "user"}).status_code == 403  # alice is a secondary now
     assert api.delete(f"{MEMBERS}/alice@acme.example", "carol@acme.example").status_code == 200
-    record = next(r for r in audit.page("1001", limit=10) if r["action"] == "transfer_primary")
+    record = next(r for r in trail.page("1001", limit=10) if r["action"] == "transfer_primary")
     assert record["before"]["primary"] == "alice@acme.example" and record["after"]["primary"] == "carol@acme.example"
 
 
@@ -665,7 +665,7 @@ def test_refused_attempts_are_audited_and_the_chain_verifies(api):
     # Malformed requests are not attempts on the site: nothing to audit.
     assert api.post(MEMBERS, "alice@acme.example", add_body("erin@globex.example", role="primary")).status_code == 400
 
-    refused = [r for r in audit.page("1001", limit=50) if r["outcome"] == "refused"]
+    refused = [r for r in trail.page("1001", limit=50) if r["outcome"] == "refused"]
     assert [(r["actor"], r["action"], r["target"]) for r in reversed(refused)] == [
         ("bob@acme.example", "update_user", "alice@acme.example"),
         ("carol@acme.example", "list_users", None),
@@ -677,8 +677,8 @@ def test_refused_attempts_are_audited_and_the_chain_verifies(api):
     assert all(r["detail"] for r in refused)
     assert "primary" in refused[-1]["detail"]  # why bob was refused
     assert "not a known identity" in refused[2]["detail"]
-    other = audit.page("2002", limit=5)
+    other = trail.page("2002", limit=5)
     assert [(r["actor"], r["action"], r["outcome"]) for r in other] == [("alice@acme.example", "list_users", "refused")]
-    report = audit.verify()
+    report = trail.verify()
     assert report.ok, str(report)
-    assert report.records == len(audit.page_all(limit=500))
+    assert report.records == len(trail.page_all(limit=500))

@@ -7,10 +7,10 @@ import falcon.inspect
 import pytest
 
 from api.resources import ADMIN_SCOPES
-from authz.access_requests import request_access
-from authz.admin import Actor
-from authz.contacts import create_contact
-from authz.keys import create_key
+from authz.accounts.access_requests import request_access
+from authz.accounts.authority import Actor
+from authz.accounts.contacts import create_contact
+from authz.authn.keys import create_key
 from models.schema import Membership
 
 CONTACT = {"first_name": "Tess", "last_name": "Tech", "telephone": "+1 555 0300", "email": "tess@globex.example",

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from authz.config import PROJECT_ROOT
-from authz.importer import import_file
-from authz.keys import create_key
+from authz.accounts.importer import import_file
+from authz.authn.keys import create_key
 from models import directory
 from tests.integration.server import gunicorn, wait_until
 

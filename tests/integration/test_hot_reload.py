@@ -12,8 +12,8 @@ import time
 import pytest
 
 from authz.config import PROJECT_ROOT
-from authz.importer import import_file
-from authz.keys import create_key
+from authz.accounts.importer import import_file
+from authz.authn.keys import create_key
 from tests.integration.server import gunicorn, wait_until
 from tests.policies.fixtures import cases, materialise
 

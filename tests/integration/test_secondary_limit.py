@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from authz import audit
-from authz.importer import import_data
-from authz.keys import create_key
+from authz.audit import trail
+from authz.accounts.importer import import_data
+from authz.authn.keys import create_key
 from models.schema import Membership, Person, Site
 from tests.integration.server import gunicorn
 
@@ -81,9 +81,9 @@ def assert_exactly_room_for_three(results, success: int, log) -> set[int]:
     assert all(body["error"] == "conflict" for status, body in results if status == 409)
     assert Membership.select().join(Site).where((Site.number == SITE) & (Membership.role == "primary")).count() == 1
     # Every attempt is in the audit trail (3 done, 17 refused), and concurrent writers kept the chain whole.
-    outcomes = Counter(r["outcome"] for r in audit.page(SITE, limit=100))
+    outcomes = Counter(r["outcome"] for r in trail.page(SITE, limit=100))
     assert outcomes == {"done": 3, "refused": CONTENDERS - 3}, outcomes
-    report = audit.verify()
+    report = trail.verify()
     assert report.ok, str(report)
     return {i for i, (status, _) in enumerate(results) if status == success}
 

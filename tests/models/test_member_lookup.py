@@ -2,7 +2,7 @@
 
 import pytest
 
-from authz.importer import import_data
+from authz.accounts.importer import import_data
 from models import directory
 from models.db import db, is_postgres
 from models.schema import login_key

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from authz.service import AuthzService
+from authz.service.facade import AuthzService
 from models import directory
 from models.db import db
 from models.schema import login_key

@@ -3,8 +3,8 @@ case, with the id `suite title::case name`, so a failing case reads like a sente
 
 import pytest
 
-from authz.engine import compile_policy
-from authz.policy_tests import load_cases, run_case, run_suites
+from authz.engine.compiler import compile_policy
+from authz.engine.suites import load_cases, run_case, run_suites
 from tests.conftest import POLICY_DIR
 
 SUITES = POLICY_DIR / "tests"

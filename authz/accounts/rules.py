@@ -1,0 +1,72 @@
+"""The rules that protect a site when roles and levels change hands:
+nobody grants more than they hold, a plain user never holds account-management
+levels, at most four secondaries, one primary that moves only by transfer."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from authz.accounts.authority import Authority, NotPermitted
+from authz.errors import Conflict, InvalidInput, RuleViolation
+from authz.engine.table import DecisionTable
+from models.schema import Membership
+
+MAX_SECONDARIES = 4
+ASSIGNABLE_ROLES = ("secondary", "user")  # the primary role moves only by transfer
+
+
+def parse_role(value: Any, field: str = "role") -> str:
+    if value not in ASSIGNABLE_ROLES:
+        raise InvalidInput(f"'{field}' must be one of {', '.join(ASSIGNABLE_ROLES)} "
+                           "(the primary role moves only by a transfer)", field=field)
+    return value
+
+
+def parse_levels(table: DecisionTable, value: Any, field: str = "levels") -> dict[str, str]:
+    """A mapping application -> level, every name known to the policy."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'{field}' must be an object mapping application to level", field=field)
+    for app, level in value.items():
+        if app not in table.catalogue.applications:
+            raise InvalidInput(f"unknown application '{app}'", field=f"{field}.{app}")
+        if level not in table.level_order(app):
+            raise InvalidInput(f"unknown level {level!r} for '{app}' (known: {', '.join(table.level_order(app))})",
+                               field=f"{field}.{app}")
+    return dict(value)
+
+
+def full_levels(table: DecisionTable, levels: Mapping[str, str]) -> dict[str, str]:
+    """Every application, the lowest level where none is given."""
+    return {app: levels.get(app, order[0]) for app, order in table.structure.level_order.items()}
+
+
+def check_grant(table: DecisionTable, authority: Authority, role: str,
+                before: Mapping[str, str], after: Mapping[str, str]) -> None:
+    """Refuse a change of levels (BEFORE -> AFTER, full maps) for a member in ROLE
+    that gives anything above what the actor holds, or that a role may not hold."""
+    for app, level in after.items():
+        if level == table.lowest_level(app):
+            continue
+        if not table.catalogue.may_hold(role, app):
+            raise RuleViolation(f"a {role} may not hold '{app}' (set it to {table.lowest_level(app)} "
+                                f"or make them a contact)", field=f"levels.{app}")
+        raised = table.structure.rank(app, level) > table.structure.rank(app, before.get(app, table.lowest_level(app)))
+        if raised and table.structure.rank(app, level) > table.structure.rank(app, authority.levels[app]):
+            raise NotPermitted(f"you hold {app} {authority.levels[app]} and cannot grant {level}", field=f"levels.{app}")
+
+
+def check_may_act_on(authority: Authority, target_login: str, target_role: str) -> None:
+    if authority.is_self(target_login):
+        raise NotPermitted("nobody changes their own membership")
+    if target_role == "primary" and not authority.actor.is_operator:
+        raise NotPermitted("the primary contact cannot be changed here (a secondary cannot act on the primary; "
+                           "the role moves only by a transfer)")
+
+
+def check_secondary_room(site_id: int, *, adding: int = 1) -> None:
+    """Call under the site's write lock (admin.run takes it)."""
+    count = Membership.select().where((Membership.site == site_id) & (Membership.role == "secondary")).count()
+    if count + adding > MAX_SECONDARIES:
+        raise Conflict(f"the site already has {count} secondary contacts; at most {MAX_SECONDARIES}")

@@ -1,0 +1,218 @@
+"""Safe hot reload of the policy, per worker.
+
+A new policy is built aside (compiled, validated, its test suites run) and swapped
+in only if all of that passes; otherwise the worker keeps serving the last good
+policy and says why. Triggers: a change of the policy files (checked on the
+request path at most every `interval`), a reload request (any worker's
+POST /v1/policy/reload touches a file every worker watches), and a worker start
+(gunicorn's SIGHUP restarts the workers: one that finds the configured policy
+broken falls back to the last good snapshot instead of failing to boot).
+
+State shared by the workers of one server lives in `state_dir`: snapshots of
+good policies, the reload request file, and one status file per worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from prometheus_client import Counter
+
+from authz.engine.compiler import compile_policy
+from authz.errors import PolicyInvalid, Problem
+from authz.engine.table import DecisionTable
+
+log = logging.getLogger("authz.reload")
+
+RELOADS = Counter("authz_policy_reloads_total", "Policy reload attempts, by result", ["result"])
+SUITES_DIR = "tests"
+_REQUEST_FILE = "reload-requested"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: str
+    trigger: str
+    ok: bool
+    version: str | None
+    errors: tuple[str, ...]
+
+
+def build_checked(policy_dir: Path) -> DecisionTable:
+    """Compile POLICY_DIR and run its suites (policy_dir/tests); raise PolicyInvalid
+    with every problem, suite failures included."""
+    table = compile_policy(policy_dir)
+    suites = policy_dir / SUITES_DIR
+    if suites.is_dir() and any(suites.glob("*_test.yaml")):
+        from authz.engine.suites import run_suites
+        report = run_suites(table, suites)
+        if not report.passed:
+            raise PolicyInvalid("policy tests", [Problem(SUITES_DIR, None, f) for f in report.failures])
+    return table
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class PolicyReloader:
+    def __init__(self, policy_dir: Path, state_dir: Path, interval: float,
+                 apply: Callable[[DecisionTable], None], clock: Callable[[], float] = time.monotonic):
+        self._policy_dir = Path(policy_dir)
+        self._state = Path(state_dir)
+        self._interval = interval
+        self._apply = apply
+        self._clock = clock
+        self._next_check = 0.0
+        self._seen: str | None = None
+        self.active: DecisionTable | None = None
+        self.active_since: str | None = None
+        self.active_source: str | None = None
+        self.last_attempt: Attempt | None = None
+
+    # -- start ---------------------------------------------------------------
+
+    def start(self) -> DecisionTable:
+        """The policy to boot with: the configured one if it passes, else the last
+        good snapshot (the failure is kept and reported); with neither, raise."""
+        self._seen = self._fingerprint()
+        try:
+            table = build_checked(self._policy_dir)
+        except PolicyInvalid as exc:
+            snapshot = self._last_good()
+            if snapshot is None:
+                raise
+            self._record(Attempt(_now(), "start", False, None, tuple(str(p) for p in exc.problems)))
+            log.error("policy in %s refused at start; serving last good %s:\n%s",
+                      self._policy_dir, snapshot.name, exc.message)
+            return self._activate(compile_policy(snapshot), "last good snapshot")
+        self._snapshot(table)
+        return self._activate(table, "configured")
+
+    # -- reload --------------------------------------------------------------
+
+    def maybe_reload(self) -> None:
+        """Called on the request path: cheap (a few stat calls) at most every interval."""
+        now = self._clock()
+        if now < self._next_check:
+            return
+        self._next_check = now + self._interval
+        seen = self._fingerprint()
+        if seen != self._seen:
+            self._seen = seen
+            self.reload("policy files changed")
+
+    def request_reload_everywhere(self) -> None:
+        """Make every worker of this server reload on its next check."""
+        (self._state / _REQUEST_FILE).write_text(_now())
+
+    def reload(self, trigger: str) -> Attempt:
+        try:
+            table = build_checked(self._policy_dir)
+        except PolicyInvalid as exc:
+            attempt = Attempt(_now(), trigger, False, None, tuple(str(p) for p in exc.problems))
+            RELOADS.labels("refused").inc()
+            log.error("policy reload (%s) refused; still serving %s:\n%s", trigger, self.active.version, exc.message)
+        else:
+            attempt = Attempt(_now(), trigger, True, table.version, ())
+            RELOADS.labels("applied").inc()
+            if table.version != self.active.version:
+                self._snapshot(table)
+                self._activate(table, "configured")
+                log.info("policy %s now active (%s)", table.version, trigger)
+        self._record(attempt)
+        return attempt
+
+    # -- status --------------------------------------------------------------
+
+    def status(self) -> dict:
+        return {
+            "active": {"version": self.active.version, "since": self.active_since, "source": self.active_source},
+            "last_attempt": asdict(self.last_attempt) if self.last_attempt else None,
+            "workers": self._workers(),
+        }
+
+    def _workers(self) -> list[dict]:
+        workers = []
+        for path in sorted((self._state / "workers").glob("*.json")):
+            try:
+                workers.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue  # a worker is rewriting it, or has just exited
+        return workers
+
+    # -- internals -----------------------------------------------------------
+
+    def _activate(self, table: DecisionTable, source: str) -> DecisionTable:
+        self.active, self.active_since, self.active_source = table, _now(), source
+        self._apply(table)
+        self._write_worker_status()
+        return table
+
+    def _record(self, attempt: Attempt) -> None:
+        self.last_attempt = attempt
+        if self.active is not None:
+            self._write_worker_status()
+
+    def _write_worker_status(self) -> None:
+        folder = self._state / "workers"
+        folder.mkdir(parents=True, exist_ok=True)
+        status = {"pid": os.getpid(), "version": self.active.version, "since": self.active_since,
+                  "source": self.active_source,
+                  "last_attempt_ok": self.last_attempt.ok if self.last_attempt else None}
+        _write_atomically(folder / f"{os.getpid()}.json", json.dumps(status))
+
+    def _fingerprint(self) -> str:
+        """A hash of the policy files, the suites and the reload request. Contents,
+        not mtimes: two writes within one clock tick must not look the same."""
+        digest = hashlib.sha256()
+        paths = sorted(p for p in self._policy_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        for path in [*paths, self._state / _REQUEST_FILE]:
+            digest.update(str(path).encode() + b"\0")
+            try:
+                digest.update(path.read_bytes() + b"\0")
+            except FileNotFoundError:  # removed while we looked: the next look will see it
+                digest.update(b"missing\0")
+        return digest.hexdigest()
+
+    def _snapshot(self, table: DecisionTable) -> None:
+        """Keep a copy of a good policy so a restarting worker can fall back to it:
+        the bytes that were compiled, not the directory as it is now."""
+        target = self._state / "good" / table.version
+        if not target.exists():
+            scratch = self._state / "good" / f".{table.version}.{os.getpid()}"
+            scratch.mkdir(parents=True)
+            for name, data in table.source_files.items():
+                (scratch / name).write_bytes(data)
+            try:
+                os.rename(scratch, target)
+            except OSError:  # another worker saved the same version first
+                shutil.rmtree(scratch, ignore_errors=True)
+        _write_atomically(self._state / "last-good", table.version)
+
+    def _last_good(self) -> Path | None:
+        try:
+            version = (self._state / "last-good").read_text().strip()
+        except FileNotFoundError:
+            return None
+        path = self._state / "good" / version
+        return path if path.is_dir() else None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    scratch.write_text(text)
+    os.replace(scratch, path)
+
+
+def forget_worker(state_dir: Path, pid: int) -> None:
+    """Called by the gunicorn master when a worker exits."""
+    (Path(state_dir) / "workers" / f"{pid}.json").unlink(missing_ok=True)

@@ -1,0 +1,65 @@
+"""Caches follow the change log: a change committed anywhere stops being
+served by every worker after one poll, or at once for a caller who names
+the change seq it needs. Two AuthzService objects stand for two workers."""
+
+from authz.service.facade import AuthzService
+from models import directory
+
+CHECK = {"user": "carol@acme.example", "site": "1001", "action": "request_media"}
+
+
+def set_carol_purchase_level(make, level):
+    make.member("1001", "carol@acme.example", role="user", purchase_download=level, reporting="view")
+
+
+def test_a_change_through_one_worker_is_seen_by_another_that_asks_for_it(settings, demo, make):
+    worker_a, worker_b = AuthzService.start(settings), AuthzService.start(settings)
+    assert worker_b.check(CHECK)["allowed"] is False  # cached in b
+    set_carol_purchase_level(make, "media")  # committed by someone else
+    seq = directory.latest_change_seq()
+    assert worker_b.check(CHECK)["allowed"] is False  # b has not polled yet: the interval is a minute
+    fresh = worker_b.check({**CHECK, "min_change_seq": seq})
+    assert fresh["allowed"] is True and fresh["change_seq"] >= seq
+    assert worker_a.check(CHECK)["allowed"] is True  # a had nothing cached
+
+
+def test_the_poll_interval_bounds_staleness(settings, demo, make):
+    now = [0.0]
+    worker = AuthzService.start(settings)
+    worker.feed._clock = lambda: now[0]
+    worker.feed._next_poll = 0.0
+    assert worker.check(CHECK)["allowed"] is False
+    set_carol_purchase_level(make, "full")
+    now[0] += settings.change_poll_ms / 1000  # one interval later, the next request polls
+    assert worker.check(CHECK)["allowed"] is True
+
+
+def test_a_change_drops_only_the_entries_it_names(settings, demo):
+    worker = AuthzService.start(settings)
+    fetched = []
+    real_fetch = worker.members._fetch
+    worker.members._fetch = lambda *key: fetched.append(key) or real_fetch(*key)
+    worker.check(CHECK)
+    worker.check({**CHECK, "user": "bob@acme.example"})
+    with directory.db.atomic():
+        directory.record_change("membership", "1001", "carol@acme.example")
+    worker.feed.refresh(at_least=directory.latest_change_seq())
+    worker.check(CHECK)
+    worker.check({**CHECK, "user": "bob@acme.example"})
+    assert fetched == [("carol@acme.example", "1001"), ("bob@acme.example", "1001"), ("carol@acme.example", "1001")]
+
+
+def test_absences_are_cached_and_invalidated_too(settings, demo, make):
+    worker = AuthzService.start(settings)
+    newcomer = {"user": "newcomer@example.test", "site": "1001", "action": "view_reports"}
+    assert worker.check(newcomer)["reason"]["code"] == "unknown_user"
+    make.member("1001", "newcomer@example.test", reporting="view")
+    assert worker.check({**newcomer, "min_change_seq": directory.latest_change_seq()})["allowed"] is True
+
+
+def test_the_cache_is_bounded(settings, demo):
+    from dataclasses import replace
+    worker = AuthzService.start(replace(settings, cache_size=2))
+    for user in ("alice@acme.example", "bob@acme.example", "carol@acme.example", "dana.diaz"):
+        worker.check({**CHECK, "user": user})
+    assert len(worker.members) == 2
