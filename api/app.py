@@ -4,58 +4,75 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import falcon
-import orjson
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from api import errors, middleware
-from api.openapi import openapi_document
-from api.resources import audit, checks, members, operations, people
-from api.resources import access_requests
-from api.resources import contacts
+from api.decoding import encode
+from api.openapi import build_document
+from api.resources import access_requests, audit, checks, contacts, members, operations, people
 from authz import metrics
 from authz.config import Settings
-from authz.service.facade import AuthzService
+from authz.service import Service
 
 
-def create_app(service: AuthzService) -> falcon.App:
-    app = falcon.App(middleware=[
-        middleware.RequestTrace(),
-        middleware.Authenticate(service),
-    ])
+def routes(service: Service) -> list[tuple[str, Any]]:
+    """Every route of the API: (URI template, resource)."""
+    document = _Document(service)
+    table = [
+        ("/v1/check", checks.Check(service)),
+        ("/v1/check/batch", checks.CheckBatch(service)),
+        ("/v1/sites/{site}/members/{login_id}/permissions", checks.MemberPermissions(service)),
+        ("/v1/sites/{site}/actions/{action}/members", checks.ActionMembers(service)),
+        ("/v1/sites", members.Sites(service)),
+        ("/v1/sites/{site}/primary-transfer", members.SitePrimary(service)),
+        ("/v1/sites/{site}/members", members.Members(service)),
+        ("/v1/sites/{site}/members.csv", members.MembersCsv(service)),
+        ("/v1/sites/{site}/members/{login_id}", members.OneMember(service)),
+        ("/v1/sites/{site}/identities/{login_id}", members.Identity(service)),
+        ("/v1/sites/{site}/access-requests", access_requests.AccessRequests(service)),
+        ("/v1/sites/{site}/access-requests/{request_id}/grant", access_requests.AccessRequestGrant(service)),
+        ("/v1/sites/{site}/access-requests/{request_id}/deny", access_requests.AccessRequestDeny(service)),
+        ("/v1/sites/{site}/audit", audit.SiteAudit(service)),
+        ("/v1/sites/{site}/contacts", contacts.Contacts(service)),
+        ("/v1/sites/{site}/contacts/review", contacts.ContactsReview(service)),
+        ("/v1/sites/{site}/contacts/{contact_id}", contacts.OneContact(service)),
+        ("/v1/contacts/overdue", contacts.OverdueContacts(service)),
+        ("/v1/contacts/review-reminders", contacts.ReminderRuns(service)),
+        ("/v1/me", people.Me(service)),
+        ("/v1/policy", operations.Policy(service)),
+        ("/v1/policy/reload", operations.PolicyReload(service)),
+        ("/healthz", operations.Health(service)),
+        ("/readyz", operations.Ready(service)),
+        ("/metrics", operations.Metrics(service, render_metrics)),
+        ("/openapi.json", operations.OpenApi(service, document)),
+    ]
+    document.routes = table
+    return table
+
+
+class _Document:
+    """The OpenAPI document, built when first asked for under each policy version."""
+
+    def __init__(self, service: Service):
+        self._service = service
+        self.routes: list[tuple[str, Any]] = []
+        self._built: tuple[str, bytes] | None = None
+
+    def __call__(self) -> bytes:
+        policy = self._service.policy.describe()
+        if self._built is None or self._built[0] != policy.version:
+            self._built = (policy.version, encode(build_document(self.routes, policy)))
+        return self._built[1]
+
+
+def create_app(service: Service) -> falcon.App:
+    app = falcon.App(middleware=[middleware.RequestTrace(), middleware.Authenticate(service)])
     app.req_options.strip_url_path_trailing_slash = True
-    # JSON only: any other Content-Type is refused with 415 rather than guessed at.
-    # orjson: parsing and encoding with the stdlib was a sixth of a check's CPU.
-    json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
-    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: json_handler})
-    app.resp_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: json_handler})
-    app.add_route("/v1/check", checks.Check(service))
-    app.add_route("/v1/check/batch", checks.CheckBatch(service))
-    app.add_route("/v1/sites/{site}/members/{login_id}/permissions", checks.MemberPermissions(service))
-    app.add_route("/v1/sites/{site}/actions/{action}/members", checks.ActionMembers(service))
-    app.add_route("/v1/sites", members.Sites(service))
-    app.add_route("/v1/sites/{site}/primary-transfer", members.PrimaryTransfer(service))
-    app.add_route("/v1/sites/{site}/members", members.Members(service))
-    app.add_route("/v1/sites/{site}/members.csv", members.MembersCsv(service))
-    app.add_route("/v1/sites/{site}/members/{login_id}", members.Member(service))
-    app.add_route("/v1/sites/{site}/identities/{login_id}", members.Identity(service))
-    app.add_route("/v1/sites/{site}/access-requests", access_requests.AccessRequests(service))
-    app.add_route("/v1/sites/{site}/access-requests/{request_id}/grant", access_requests.AccessRequestGrant(service))
-    app.add_route("/v1/sites/{site}/access-requests/{request_id}/deny", access_requests.AccessRequestDeny(service))
-    app.add_route("/v1/sites/{site}/audit", audit.SiteAudit(service))
-    app.add_route("/v1/sites/{site}/contacts", contacts.Contacts(service))
-    app.add_route("/v1/sites/{site}/contacts/review", contacts.ContactsReview(service))
-    app.add_route("/v1/sites/{site}/contacts/{contact_id}", contacts.Contact(service))
-    app.add_route("/v1/contacts/overdue", contacts.OverdueContacts())
-    app.add_route("/v1/contacts/review-reminders", contacts.ReviewReminders())
-    app.add_route("/v1/me", people.Me())
-    app.add_route("/v1/policy", operations.Policy(service))
-    app.add_route("/v1/policy/reload", operations.PolicyReload(service))
-    app.add_route("/healthz", operations.Health())
-    app.add_route("/readyz", operations.Ready(service))
-    app.add_route("/metrics", operations.Metrics(render_metrics))
-    app.add_route("/openapi.json", operations.OpenApi(openapi_document()))
+    for template, resource in routes(service):
+        app.add_route(template, resource)
     errors.register(app)
     return app
 
@@ -75,4 +92,4 @@ def get_app() -> falcon.App:
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("casbin").setLevel(logging.WARNING)  # it logs every rule at INFO
-    return create_app(AuthzService.start(settings))
+    return create_app(Service.start(settings))

@@ -1,16 +1,18 @@
-"""Domain errors mapped to HTTP, in one place. Every error body has the same
-shape: {"error": code, "message": text, "field": name or absent}."""
+"""Domain and storage errors mapped to HTTP, in one place. Every error body has
+the same shape (authz.contract.common.Error): {"error": code, "message": text,
+"field": name where there is one}."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
+from typing import Any
 
 import falcon
-import peewee
-import psycopg2
 
+from api.decoding import encode
 from authz import errors
+from authz.contract.common import Error
+from models.errors import StorageError, StoreConflict
 
 log = logging.getLogger("authz.api")
 
@@ -23,56 +25,58 @@ STATUS = {
     errors.Conflict: falcon.HTTP_409,
     errors.RuleViolation: falcon.HTTP_422,
 }
+# How long a client should wait before retrying when the database is unavailable.
+RETRY_AFTER_SECONDS = 1
 
 
-def _body(code: str, message: str, field: str | None = None) -> dict:
-    body = {"error": code, "message": message}
-    if field:
-        body["field"] = field
-    return body
-
-
-def domain_error(req, resp, exc: errors.DomainError, params):
-    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), falcon.HTTP_400)
+def _answer(resp: falcon.Response, status: str, body: Error) -> None:
     resp.status = status
-    resp.media = _body(exc.code, exc.message, exc.field)
+    resp.data = encode(body)
+    resp.content_type = falcon.MEDIA_JSON
+
+
+def domain_error(req: falcon.Request, resp: falcon.Response, exc: errors.DomainError, params: Any) -> None:
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), falcon.HTTP_400)
+    body = Error(exc.code, exc.message)
+    if exc.field:
+        body.field = exc.field
     if isinstance(exc, errors.ProblemsFound):
-        resp.media["problems"] = [str(p) for p in exc.problems]
+        body.problems = [str(p) for p in exc.problems]
     if isinstance(exc, errors.Unauthenticated):
         resp.set_header("WWW-Authenticate", "Bearer")
+    _answer(resp, status, body)
 
 
-def database_error(req, resp, exc: Exception, params):
-    """The database failed: answer 503 (never a decision) and reconnect next time."""
-    log.error("database error on %s %s (request %s): %s", req.method, req.path,
+def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError, params: Any) -> None:
+    """The database refused a conflicting write (409), or cannot serve now (503:
+    never a decision, retry later; the storage layer reconnects next time)."""
+    if isinstance(exc, StoreConflict):
+        _answer(resp, falcon.HTTP_409, Error("conflict", "the change conflicts with another one; try again"))
+        return
+    log.error("database unavailable on %s %s (request %s): %s", req.method, req.path,
               getattr(req.context, "request_id", "-"), exc)
-    from models.db import db
-    if not db.is_closed():
-        db.close()
-    resp.status = falcon.HTTP_503
-    resp.media = _body("unavailable", "the database is unavailable; try again")
+    resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
+    _answer(resp, falcon.HTTP_503, Error("unavailable", "the database is unavailable; nothing was decided "
+                                                        "or changed; try again"))
 
 
-def unexpected_error(req, resp, exc: Exception, params):
-    if isinstance(exc, falcon.HTTPError):  # falcon's own (404 route, 405, bad JSON)
+def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
+    if isinstance(exc, falcon.HTTPError):  # falcon's own (404 route, 405, 413, 415)
         raise exc
     log.exception("unexpected error on %s %s (request %s)", req.method, req.path,
                   getattr(req.context, "request_id", "-"))
-    resp.status = falcon.HTTP_500
-    resp.media = _body("internal", "internal error; nothing was decided or changed")
+    _answer(resp, falcon.HTTP_500, Error("internal", "internal error; nothing was decided or changed"))
 
 
-def serialize_http_error(req, resp, exc: falcon.HTTPError):
-    """Falcon's own errors (malformed JSON, unknown route, wrong method) in our shape."""
+def serialize_http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
+    """Falcon's own errors (unknown route, wrong method, too large, not JSON) in our shape."""
     title = (exc.title or "error").lstrip("0123456789 ")  # "404 Not Found" -> "Not Found"
-    code = title.lower().replace(" ", "_")
-    resp.media = _body(code, exc.description or exc.title or "error")
+    resp.data = encode(Error(title.lower().replace(" ", "_"), exc.description or exc.title or "error"))
     resp.content_type = falcon.MEDIA_JSON
 
 
 def register(app: falcon.App) -> None:
     app.add_error_handler(Exception, unexpected_error)
-    app.add_error_handler(peewee.PeeweeException, database_error)
-    app.add_error_handler((sqlite3.Error, psycopg2.Error), database_error)  # the hot path's raw queries
+    app.add_error_handler(StorageError, storage_error)
     app.add_error_handler(errors.DomainError, domain_error)
     app.set_error_serializer(serialize_http_error)

@@ -27,6 +27,7 @@ class Settings:
     smtp_host: str = "127.0.0.1"  # where `authz notify deliver` hands messages over
     smtp_port: int = 25
     mail_from: str = "authz@localhost"  # From: and envelope sender of every message
+    max_body_bytes: int = 1 << 20  # a larger request body is refused (413) before it is read
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -41,6 +42,7 @@ class Settings:
             smtp_host=env.get("AUTHZ_SMTP_HOST", cls.smtp_host),
             smtp_port=_positive_int(env, "AUTHZ_SMTP_PORT", cls.smtp_port),
             mail_from=env.get("AUTHZ_MAIL_FROM", cls.mail_from),
+            max_body_bytes=_positive_int(env, "AUTHZ_MAX_BODY_BYTES", cls.max_body_bytes),
         )
 
 

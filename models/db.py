@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect
+
+from models.errors import classified
 
 db = DatabaseProxy()
 
@@ -44,9 +48,23 @@ def is_sqlite(database: Database | DatabaseProxy = db) -> bool:
     return isinstance(target, SqliteDatabase)
 
 
-def write_transaction():
+@contextmanager
+def write_transaction() -> Iterator[None]:
     """A transaction that takes the write lock up front: on SQLite, BEGIN IMMEDIATE,
-    so that a count-then-insert cannot interleave with another writer."""
-    if is_sqlite():
-        return db.obj.atomic("IMMEDIATE") if not db.obj.in_transaction() else db.atomic()
-    return db.atomic()
+    so that a count-then-insert cannot interleave with another writer. Inside an
+    open transaction, a savepoint of it. Driver errors leave as models.errors'."""
+    with classified():
+        if is_sqlite() and not db.obj.in_transaction():
+            with db.obj.atomic("IMMEDIATE"):
+                yield
+        else:
+            with db.atomic():
+                yield
+
+
+@contextmanager
+def read_transaction() -> Iterator[None]:
+    """A transaction for reads that belong together; driver errors leave as
+    models.errors'."""
+    with classified(), db.atomic():
+        yield

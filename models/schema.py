@@ -18,11 +18,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def login_key(login_id: str) -> str:
-    """Login ids compare case-insensitively: this is the form they are matched in."""
-    return login_id.strip().lower()
-
-
 class BaseModel(Model):
     class Meta:
         database = db
@@ -37,7 +32,7 @@ class Site(BaseModel):
 
 class Person(BaseModel):
     login_id = CharField(max_length=320)  # as the person typed it
-    login_key = CharField(max_length=320, unique=True)  # login_key(login_id)
+    login_key = CharField(max_length=320, unique=True)  # models.identifiers.login_key(login_id)
     email = CharField(max_length=320)
     first_name = CharField(max_length=100, default="")
     last_name = CharField(max_length=100, default="")
@@ -46,8 +41,9 @@ class Person(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     @classmethod
-    def by_login(cls, login_id: str) -> "Person | None":
-        return cls.get_or_none(cls.login_key == login_key(login_id))
+    def by_key(cls, key: str) -> "Person | None":
+        """The person whose login_key is KEY (models.identifiers.login_key)."""
+        return cls.get_or_none(cls.login_key == key)
 
 
 class Membership(BaseModel):

@@ -29,6 +29,7 @@ from typing import Callable
 from peewee import SqliteDatabase
 
 from models.db import SQLITE_PRAGMAS, db
+from models.errors import DRIVER_ERRORS, classify
 
 SqlForParam = Callable[[str], str]  # the SQL, given the driver's parameter mark
 IDLE_SECONDS = 1.0
@@ -37,12 +38,15 @@ IDLE_SECONDS = 1.0
 def database_rows(sql_for_param: SqlForParam, params: tuple) -> list[tuple]:
     """Rows from peewee's connection: a transaction of its own, or the caller's."""
     database = db.obj
-    cursor = database.connection().cursor()
     try:
-        cursor.execute(sql_for_param(database.param), params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
+        cursor = database.connection().cursor()
+        try:
+            cursor.execute(sql_for_param(database.param), params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    except DRIVER_ERRORS as error:
+        raise classify(error) from error
 
 
 class ReadSnapshot:
@@ -70,9 +74,9 @@ class ReadSnapshot:
                     self._in_snapshot = True
                 self._last_read = self._clock()
                 return connection.execute(sql_for_param("?"), params).fetchall()
-            except sqlite3.Error:
+            except sqlite3.Error as error:
                 self._drop()  # start afresh next time; the caller answers 503
-                raise
+                raise classify(error) from error
 
     def renew(self) -> None:
         """End the snapshot: the next read sees the database as it is then."""

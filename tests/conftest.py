@@ -18,7 +18,7 @@ from authz.cli import main
 from authz.config import PROJECT_ROOT, Settings
 from authz.engine.compiler import compile_policy
 from authz.authn.keys import create_key
-from authz.service.facade import AuthzService
+from authz.service import Service
 from models.db import db, is_postgres, open_database
 from models.directory import member_lookup_rows
 from models.migrate import migrate
@@ -125,8 +125,8 @@ def settings(database_url) -> Settings:
 
 
 @pytest.fixture
-def service(database, settings) -> AuthzService:
-    return AuthzService.start(settings)
+def service(database, settings) -> Service:
+    return Service.start(settings)
 
 
 @pytest.fixture

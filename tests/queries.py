@@ -4,7 +4,8 @@ stored levels, and a site's newest audit record."""
 from __future__ import annotations
 
 from authz.audit import trail
-from models.schema import Membership, MembershipLevel, Person, Site, login_key
+from models.identifiers import login_key
+from models.schema import Membership, MembershipLevel, Person, Site
 
 
 def membership(site: str, login_id: str) -> Membership | None:

@@ -1,8 +1,43 @@
-"""Thin resources: parse, call one domain function, set the answer.
+"""Thin resources: decode (api/endpoint.py), call one operation of the service
+layer, answer. No SQL, no policy, no table here.
 
 A resource declares `scopes` (the API key scopes that may call it) or `public`.
 Under the admin scope the acting person comes from the X-Acting-User header;
 under the operator scope the key itself acts, trusted with every action."""
 
+from __future__ import annotations
+
+from authz.service import Service
+
+CHECK_SCOPES = frozenset({"check"})
 ADMIN_SCOPES = frozenset({"admin", "operator"})
 OPERATOR_SCOPES = frozenset({"operator"})
+ALL_SCOPES = frozenset({"check", "admin", "operator", "policy"})
+
+
+class Resource:
+    scopes: frozenset[str] = frozenset()
+    public = False
+
+    def __init__(self, service: Service):
+        self.service = service
+
+    @property
+    def body_limit(self) -> int:
+        """The largest request body accepted, in bytes."""
+        return self.service.settings.max_body_bytes
+
+
+# What the responders of each kind of route may answer besides their success.
+AUTH_ERRORS = {401: "Missing, unknown or revoked API key", 403: "The key's scope may not call this route"}
+STORE_ERRORS = {503: "The database is unavailable: nothing was decided or changed; retry after Retry-After"}
+BODY_ERRORS = {400: "Malformed request (the field is named)", 413: "The body is larger than the limit",
+               415: "The body is not JSON"}
+ADMIN_ERRORS = {
+    **AUTH_ERRORS, **STORE_ERRORS,
+    400: "Malformed request or acting person (the field is named)",
+    403: "The policy or a rule protecting the site refuses the acting person (or the key's scope)",
+    404: "No such site, or the acting person is not a member of it (indistinguishable)",
+}
+CONFLICT = {409: "Conflicts with the site's state (already a member, at most four secondaries, ...)"}
+RULE = {422: "A rule of the domain forbids it (the field is named where there is one)"}

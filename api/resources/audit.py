@@ -1,17 +1,18 @@
 """A site's audit trail."""
 
-from api.resources import ADMIN_SCOPES
-from authz.service.facade import AuthzService
-from authz.accounts.site_audit import read_trail
+from __future__ import annotations
+
+from typing import Any
+
+from api.endpoint import endpoint
+from api.resources import ADMIN_ERRORS, ADMIN_SCOPES, Resource
+from authz.contract.audit import AuditPage, AuditQuery
 
 
-class SiteAudit:
+class SiteAudit(Resource):
     scopes = ADMIN_SCOPES
 
-    def __init__(self, service: AuthzService):
-        self._service = service
-
-    def on_get(self, req, resp, site):
-        resp.media = read_trail(self._service.table, req.context.actor, site,
-                                limit=req.get_param_as_int("limit", min_value=1, max_value=500, default=100),
-                                before_seq=req.get_param_as_int("before", min_value=1))
+    @endpoint("The site's audit trail, newest first (view_audit)", query=AuditQuery, returns=AuditPage,
+              errors=ADMIN_ERRORS)
+    def on_get(self, req: Any, resp: Any, site: str, query: AuditQuery) -> AuditPage:
+        return self.service.site_audit.trail(req.context.actor, site, query)

@@ -1,48 +1,50 @@
 """The check API: the contract other services code against."""
 
-from api.bodies import read_json, write_json
-from authz.service.facade import AuthzService
+from __future__ import annotations
 
-CHECK_SCOPES = frozenset({"check"})
+from typing import Any
+
+from api.endpoint import endpoint
+from api.resources import AUTH_ERRORS, BODY_ERRORS, CHECK_SCOPES, STORE_ERRORS, Resource
+from authz.contract.checks import (
+    BatchCheckRequest, BatchResult, CheckRequest, Decision, Permissions, WhoCan, WhoCanQuery,
+)
 
 
-class Check:
+class Check(Resource):
     scopes = CHECK_SCOPES
 
-    def __init__(self, service: AuthzService):
-        self._service = service
+    @endpoint("May this person do this action on this site?", body=CheckRequest, returns=Decision,
+              errors={**BODY_ERRORS, **AUTH_ERRORS, **STORE_ERRORS,
+                      400: "Malformed request, unknown action, or min_change_seq ahead of the database"})
+    def on_post(self, req: Any, resp: Any, body: CheckRequest) -> Decision:
+        return self.service.decisions.check(body)
 
-    def on_post(self, req, resp):
-        write_json(resp, self._service.check(read_json(req)))
 
-
-class CheckBatch:
+class CheckBatch(Resource):
     scopes = CHECK_SCOPES
 
-    def __init__(self, service: AuthzService):
-        self._service = service
+    @endpoint("Up to 1000 checks, answered in order, under one policy version", body=BatchCheckRequest,
+              returns=BatchResult, errors={**BODY_ERRORS, **AUTH_ERRORS, **STORE_ERRORS,
+                                           400: "A malformed check (its index is named)"})
+    def on_post(self, req: Any, resp: Any, body: BatchCheckRequest) -> BatchResult:
+        return self.service.decisions.check_batch(body)
 
-    def on_post(self, req, resp):
-        write_json(resp, self._service.check_batch(read_json(req)))
 
-
-class MemberPermissions:
+class MemberPermissions(Resource):
     scopes = CHECK_SCOPES
 
-    def __init__(self, service: AuthzService):
-        self._service = service
+    @endpoint("Effective permissions of a member on a site", returns=Permissions,
+              errors={**AUTH_ERRORS, **STORE_ERRORS, 400: "A malformed site or login id",
+                      404: "Not a member of that site"})
+    def on_get(self, req: Any, resp: Any, site: str, login_id: str) -> Permissions:
+        return self.service.decisions.permissions(site, login_id)
 
-    def on_get(self, req, resp, site, login_id):
-        resp.media = self._service.permissions(site, login_id)
 
-
-class ActionMembers:
+class ActionMembers(Resource):
     scopes = CHECK_SCOPES
 
-    def __init__(self, service: AuthzService):
-        self._service = service
-
-    def on_get(self, req, resp, site, action):
-        limit = req.get_param_as_int("limit", min_value=1, max_value=1000, default=100)
-        after = req.get_param("after", default="")
-        resp.media = self._service.who_can(site, action, limit, after)
+    @endpoint("Who on a site may perform an action (paged by login id)", query=WhoCanQuery, returns=WhoCan,
+              errors={**AUTH_ERRORS, **STORE_ERRORS, 400: "Unknown action or bad paging"})
+    def on_get(self, req: Any, resp: Any, site: str, action: str, query: WhoCanQuery) -> WhoCan:
+        return self.service.decisions.who_can(site, action, query)

@@ -1,70 +1,85 @@
 """Policy, health, readiness, metrics and the OpenAPI document."""
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import falcon
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from authz.service.facade import AuthzService
+from api.endpoint import endpoint
+from api.resources import ALL_SCOPES, AUTH_ERRORS, Resource
+from authz.contract.policy import Health as HealthBody
+from authz.contract.policy import PolicyDescription, Readiness, ReloadResult
 
 
-class Policy:
-    scopes = frozenset({"check", "admin", "operator", "policy"})
+class Policy(Resource):
+    scopes = ALL_SCOPES
 
-    def __init__(self, service: AuthzService):
-        self._service = service
+    @endpoint("Active policy version, the catalogue of applications, levels and actions, and what each "
+              "worker serves", returns=PolicyDescription, errors=AUTH_ERRORS)
+    def on_get(self, req: Any, resp: Any) -> PolicyDescription:
+        return self.service.policy.describe()
 
-    def on_get(self, req, resp):
-        resp.media = self._service.policy()
 
-
-class PolicyReload:
+class PolicyReload(Resource):
     scopes = frozenset({"policy"})
 
-    def __init__(self, service: AuthzService):
-        self._service = service
+    @endpoint("Reload the policy files: build aside, validate, run the suites, swap only if all pass "
+              "(this worker now; every other worker of the server on its next check)", returns=ReloadResult,
+              errors={**AUTH_ERRORS, 422: ("Refused: the last good policy stays active (errors say why)",
+                                            ReloadResult)})
+    def on_post(self, req: Any, resp: Any) -> ReloadResult:
+        result = self.service.policy.reload()
+        if not result.ok:
+            resp.status = falcon.HTTP_422
+        return result
 
-    def on_post(self, req, resp):
-        result = self._service.reload_policy()
-        resp.status = falcon.HTTP_200 if result["ok"] else falcon.HTTP_422
-        resp.media = result
 
-
-class Health:
+class Health(Resource):
     """Liveness: the process answers. Says nothing about the database."""
 
     public = True
 
-    def on_get(self, req, resp):
-        resp.media = {"status": "ok"}
+    @endpoint("Liveness: the process answers", returns=HealthBody)
+    def on_get(self, req: Any, resp: Any) -> HealthBody:
+        return HealthBody("ok")
 
 
-class Ready:
+class Ready(Resource):
     public = True
 
-    def __init__(self, service: AuthzService):
-        self._service = service
+    @endpoint("Readiness: database reachable and migrated, policy loaded", returns=Readiness,
+              errors={503: ("Not ready (the body says why)", Readiness)})
+    def on_get(self, req: Any, resp: Any) -> Readiness:
+        report = self.service.policy.readiness()
+        if not report.ready:
+            resp.status = falcon.HTTP_503
+        return report
 
-    def on_get(self, req, resp):
-        report = self._service.readiness()
-        resp.status = falcon.HTTP_200 if report["ready"] else falcon.HTTP_503
-        resp.media = report
 
-
-class Metrics:
+class Metrics(Resource):
     public = True
 
-    def __init__(self, render):
+    def __init__(self, service: Any, render: Callable[[], bytes]):
+        super().__init__(service)
         self._render = render
 
-    def on_get(self, req, resp):
+    @endpoint("Prometheus metrics of every worker", media_type="text/plain")
+    def on_get(self, req: Any, resp: Any) -> None:
         resp.content_type = CONTENT_TYPE_LATEST
         resp.data = self._render()
 
 
-class OpenApi:
+class OpenApi(Resource):
     public = True
 
-    def __init__(self, document: dict):
+    def __init__(self, service: Any, document: Callable[[], bytes]):
+        super().__init__(service)
         self._document = document
 
-    def on_get(self, req, resp):
-        resp.media = self._document
+    @endpoint("This document: OpenAPI 3.1, generated from the contract's types, the routes and the "
+              "policy in force", media_type="application/json")
+    def on_get(self, req: Any, resp: Any) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self._document()

@@ -8,77 +8,36 @@ through admin.run, which authorizes the actor and audits refusals."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
-import peewee
-
-from authz.audit import trail
 from authz.accounts import notifications
-from authz.accounts.authority import Actor, Authority, NotPermitted, run
-from authz.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
-from authz.accounts.rules import check_grant, check_secondary_room, full_levels, parse_levels, parse_role
-from authz.accounts.members import _stored_levels, _text, _write_levels, describe
+from authz.accounts.authority import Authority, NotPermitted, run
+from authz.accounts.memberships import describe, is_member, stored_levels, write_levels
+from authz.accounts.rules import check_grant, check_secondary_room, full_levels, known_levels
+from authz.audit import trail
+from authz.contract.access_requests import (
+    AccessRequestInput, AccessRequestPage, AccessRequestQuery, Denial, Grant, Granted, Requester,
+)
+from authz.contract.access_requests import AccessRequest as AccessRequestOut
+from authz.contract.actors import Actor
 from authz.engine.table import DecisionTable
-from models.access_requests import DENY_REASONS, STATUSES, AccessRequest
+from authz.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
+from models.access_requests import DENY_REASONS, AccessRequest
 from models.db import is_postgres, write_transaction
 from models.directory import record_change
-from models.schema import Membership, Person, Site, login_key, utcnow
+from models.errors import StoreConflict
+from models.identifiers import login_key
+from models.schema import Membership, Person, Site, utcnow
 
 T = TypeVar("T")
 
-JUSTIFICATION_MAX = 2000
-MAX_PAGE = 1000
-LIST_STATUSES = (*STATUSES, "all")
-_REQUEST_FIELDS = {"business_justification", "login_id"}
-_GRANT_FIELDS = {"role", "levels", "business_justification"}
-_DENY_FIELDS = {"reason"}
 
-
-# -- parsing -----------------------------------------------------------------
-
-def _object(body: Any, allowed: set[str]) -> dict:
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidInput(f"unknown field '{unknown[0]}'", field=unknown[0])
-    return body
-
-
-def _optional_text(body: dict, field: str, limit: int) -> str | None:
-    """Text, or None when absent or blank."""
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"'{field}' must be text", field=field)
-    if len(value.strip()) > limit:
-        raise InvalidInput(f"'{field}' is longer than {limit} characters", field=field)
-    return value.strip() or None
-
-
-def parse_request_id(value: Any) -> int:
-    if isinstance(value, bool):
+def parse_request_id(value: str | int) -> int:
+    """A request id from a URL or a command line: a positive whole number (else 400)."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18 and int(text) >= 1):
         raise InvalidInput("the request id must be a positive whole number", field="request_id")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
-        number = int(value)
-    else:
-        raise InvalidInput("the request id must be a positive whole number", field="request_id")
-    if number < 1:
-        raise InvalidInput("the request id must be a positive whole number", field="request_id")
-    return number
-
-
-def _whole(value: Any, field: str, lowest: int, highest: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest or (
-            highest is not None and value > highest):
-        upper = f" to {highest}" if highest is not None else " or more"
-        raise InvalidInput(f"'{field}' must be a whole number from {lowest}{upper}", field=field)
-    return value
+    return int(text)
 
 
 # -- describing --------------------------------------------------------------
@@ -87,24 +46,22 @@ def _at(value) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
-def describe_request(request: AccessRequest, site_number: str) -> dict:
+def describe_request(request: AccessRequest, site_number: str) -> AccessRequestOut:
     """A request with the requester's details, as a decider reviews it."""
     person = request.person
-    return {
-        "id": request.id, "site": site_number, "status": request.status,
-        "business_justification": request.justification, "requested_at": _at(request.created_at),
-        "requester": {"login_id": person.login_id, "first_name": person.first_name,
-                      "last_name": person.last_name, "email": person.email, "phone": person.phone},
-        "decided_at": _at(request.decided_at), "decided_by": request.decided_by,
-        "deny_reason": request.deny_reason,
-        "deny_reason_text": DENY_REASONS.get(request.deny_reason) if request.deny_reason else None,
-        "granted_role": request.granted_role, "granted_levels": request.levels,
-    }
+    return AccessRequestOut(
+        id=request.id, site=site_number, status=request.status,
+        business_justification=request.justification, requested_at=_at(request.created_at),
+        requester=Requester(person.login_id, person.first_name, person.last_name, person.email, person.phone),
+        decided_at=_at(request.decided_at), decided_by=request.decided_by, deny_reason=request.deny_reason,
+        deny_reason_text=DENY_REASONS.get(request.deny_reason) if request.deny_reason else None,
+        granted_role=request.granted_role, granted_levels=request.levels)
 
 
 # -- asking ------------------------------------------------------------------
 
-def request_access(table: DecisionTable, actor: Actor, site_number: str, body: Any = None) -> dict:
+def request_access(table: DecisionTable, actor: Actor, site_number: str,
+                   asked: AccessRequestInput) -> AccessRequestOut:
     """The acting person asks for access to a site, optionally with a
     `business_justification`. An operator files a request for the person named by
     `login_id`; a person asks only for themselves.
@@ -115,25 +72,25 @@ def request_access(table: DecisionTable, actor: Actor, site_number: str, body: A
     422), the site exists (else 404), the requester is not already a member (409)
     and has no open request for the site (409; the database's partial unique index
     enforces it too). The request, and every refused attempt, is audited."""
-    body = _object(body, _REQUEST_FIELDS)
-    justification = _optional_text(body, "business_justification", JUSTIFICATION_MAX)
-    if actor.is_operator:
-        login_id = _text(body, "login_id", 320)
+    justification = (asked.business_justification or "").strip() or None
+    named = asked.login_id or None
+    if actor.login_id is None:
+        if named is None:
+            raise InvalidInput("'login_id' is required: an operator files a request for someone", field="login_id")
+        login_id = named
     else:
         login_id = actor.login_id
-    named = body.get("login_id")
-    for_someone_else = not actor.is_operator and named is not None and (
-        not isinstance(named, str) or login_key(named) != login_key(login_id))
+    for_someone_else = actor.login_id is not None and named is not None and login_key(named) != login_key(login_id)
 
-    def work() -> dict:
+    def work() -> AccessRequestOut:
         if for_someone_else:
             raise NotPermitted("a person may ask for access only for themselves", field="login_id")
         site = _site_for_update(site_number)
-        person = Person.by_login(login_id)
+        person = Person.by_key(login_key(login_id))
         if person is None:
             raise RuleViolation(f"'{login_id}' is not a known identity; only a known identity may ask for access",
                                 field="login_id")
-        if Membership.select().where((Membership.site == site) & (Membership.person == person)).exists():
+        if is_member(site.id, person):
             raise Conflict(f"'{person.login_id}' is already a member of site '{site_number}'")
         if _open_request_exists(site, person):
             raise Conflict(_ALREADY_OPEN.format(login=person.login_id, site=site_number))
@@ -171,7 +128,7 @@ def _unchecked(actor: Actor, site_number: str, action: str, work: Callable[[], T
         try:
             with write_transaction():
                 return work()
-        except peewee.IntegrityError:
+        except StoreConflict:
             # Only the one-open-request index can be hit here: a concurrent request won.
             raise Conflict(_ALREADY_OPEN.format(login=target, site=site_number)) from None
     except InvalidInput:
@@ -183,25 +140,19 @@ def _unchecked(actor: Actor, site_number: str, action: str, work: Callable[[], T
 
 # -- reviewing ---------------------------------------------------------------
 
-def list_requests(table: DecisionTable, actor: Actor, site_number: str, *, status: str = "pending",
-                  after: int | None = None, limit: int = 100) -> dict:
-    """A page of the site's requests of STATUS (pending, granted, denied or all),
-    oldest first, after request id AFTER, each with the requester's details."""
-    if status not in LIST_STATUSES:
-        raise InvalidInput(f"'status' must be one of {', '.join(LIST_STATUSES)}", field="status")
-    after = 0 if after is None else _whole(after, "after", 0)
-    limit = _whole(limit, "limit", 1, MAX_PAGE)
-
-    def work(authority: Authority) -> dict:
-        query = (AccessRequest.select(AccessRequest, Person).join(Person)
-                 .where((AccessRequest.site == authority.site) & (AccessRequest.id > after)))
-        if status != "all":
-            query = query.where(AccessRequest.status == status)
-        rows = list(query.order_by(AccessRequest.id).limit(limit + 1))
-        page = rows[:limit]
-        return {"site": site_number, "status": status,
-                "requests": [describe_request(r, site_number) for r in page],
-                "next_after": page[-1].id if len(rows) > limit else None}
+def list_requests(table: DecisionTable, actor: Actor, site_number: str,
+                  query: AccessRequestQuery) -> AccessRequestPage:
+    """A page of the site's requests of a status (pending, granted, denied or all),
+    oldest first, after a request id, each with the requester's details."""
+    def work(authority: Authority) -> AccessRequestPage:
+        rows_query = (AccessRequest.select(AccessRequest, Person).join(Person)
+                      .where((AccessRequest.site == authority.site) & (AccessRequest.id > query.after)))
+        if query.status != "all":
+            rows_query = rows_query.where(AccessRequest.status == query.status)
+        rows = list(rows_query.order_by(AccessRequest.id).limit(query.limit + 1))
+        page = rows[:query.limit]
+        return AccessRequestPage(site_number, query.status, [describe_request(r, site_number) for r in page],
+                                 page[-1].id if len(rows) > query.limit else None)
     return run(table, actor, site_number, "view_access_requests", work, writes=False)
 
 
@@ -228,10 +179,10 @@ def _pending_request(authority: Authority, request_id: int) -> AccessRequest:
     return request
 
 
-def _close(request: AccessRequest, actor: Actor, **decision) -> None:
+def _close(request: AccessRequest, actor: Actor, **decision: str) -> None:
     """Mark REQUEST decided, only if it is still pending: the update itself is the
-    last word on which decision wins (the site lock of admin.run already serialises
-    deciders; this holds even without it)."""
+    last word on which decision wins (the site lock of authority.run already
+    serialises deciders; this holds even without it)."""
     now = utcnow()
     changed = (AccessRequest.update(decided_at=now, decided_by=actor.audit_name, **decision)
                .where((AccessRequest.id == request.id) & (AccessRequest.status == "pending")).execute())
@@ -242,21 +193,19 @@ def _close(request: AccessRequest, actor: Actor, **decision) -> None:
     request.decided_at, request.decided_by = now, actor.audit_name
 
 
-def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: Any, body: Any) -> dict:
+def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: int, decision: Grant) -> Granted:
     """Grant a pending request: the requester becomes a member in the chosen role
     (secondary or user) with the chosen levels, under add_member's rules. A
     `business_justification` is required when the request gave none. The
     requester is sent a request_granted message."""
-    number = parse_request_id(request_id)
-    body = _object(body, _GRANT_FIELDS)
-    role = parse_role(body.get("role"))
-    levels = full_levels(table, parse_levels(table, body.get("levels")))
-    justification = _optional_text(body, "business_justification", JUSTIFICATION_MAX)
+    role = decision.role
+    levels = full_levels(table, known_levels(table, decision.levels or None))
+    justification = (decision.business_justification or "").strip() or None
 
-    def work(authority: Authority) -> dict:
-        request = _pending_request(authority, number)
+    def work(authority: Authority) -> Granted:
+        request = _pending_request(authority, request_id)
         person = request.person
-        if Membership.select().where((Membership.site == authority.site) & (Membership.person == person)).exists():
+        if is_member(authority.site.id, person):
             raise Conflict(f"'{person.login_id}' is already a member of this site (deny the request instead)")
         given = justification or request.justification
         if given is None:
@@ -265,12 +214,12 @@ def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: Any,
         check_grant(table, authority, role, {}, levels)
         if role == "secondary":
             check_secondary_room(authority.site.id)
-        before = {"request": number, "status": "pending", "business_justification": request.justification}
+        before = {"request": request_id, "status": "pending", "business_justification": request.justification}
         _close(request, actor, status="granted", granted_role=role,
                granted_levels=json.dumps(levels, sort_keys=True), justification=given)
         member = Membership.create(site=authority.site, person=person, role=role, created_by=actor.audit_name)
-        _write_levels(table, member, levels)
-        after = {"request": number, "status": "granted", "role": role, "levels": levels,
+        write_levels(table, member, levels)
+        after = {"request": request_id, "status": "granted", "role": role, "levels": levels,
                  "business_justification": given}
         trail.record(actor.audit_name, "grant_access_request", site_number=site_number, target=person.login_id,
                      before=before, after=after)
@@ -280,31 +229,26 @@ def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: Any,
                               login_id=person.login_id, role=role, levels=notifications.shown_levels(table, levels),
                               decided_by=notifications.actor_name(actor))
         member.person = person
-        return {"request": describe_request(request, site_number),
-                "member": describe(table, member, _stored_levels([member.id])[member.id]), "change_seq": seq}
-    return run(table, actor, site_number, "decide_access_requests", work, target=_target(number))
+        return Granted(describe_request(request, site_number),
+                       describe(table, member, stored_levels([member.id])[member.id]), seq)
+    return run(table, actor, site_number, "decide_access_requests", work, target=_target(request_id))
 
 
-def deny(table: DecisionTable, actor: Actor, site_number: str, request_id: Any, body: Any) -> dict:
-    """Deny a pending request with exactly one `reason` (a key of DENY_REASONS;
-    anything else is refused, 422). The requester is sent a request_denied message
-    with the reason in words."""
-    number = parse_request_id(request_id)
-    body = _object(body, _DENY_FIELDS)
-    reason = body.get("reason")
+def deny(table: DecisionTable, actor: Actor, site_number: str, request_id: int, denial: Denial) -> AccessRequestOut:
+    """Deny a pending request with exactly one reason. The requester is sent a
+    request_denied message with the reason in words."""
+    reason = denial.reason
 
-    def work(authority: Authority) -> dict:
-        request = _pending_request(authority, number)
-        if not isinstance(reason, str) or reason not in DENY_REASONS:
-            raise RuleViolation(f"'reason' must be exactly one of: {', '.join(DENY_REASONS)}", field="reason")
+    def work(authority: Authority) -> AccessRequestOut:
+        request = _pending_request(authority, request_id)
         person = request.person
-        before = {"request": number, "status": "pending", "business_justification": request.justification}
+        before = {"request": request_id, "status": "pending", "business_justification": request.justification}
         _close(request, actor, status="denied", deny_reason=reason)
         trail.record(actor.audit_name, "deny_access_request", site_number=site_number, target=person.login_id,
-                     before=before, after={"request": number, "status": "denied", "reason": reason})
+                     before=before, after={"request": request_id, "status": "denied", "reason": reason})
         notifications.enqueue("request_denied", notifications.recipient_for(person), site_number=site_number,
                               site_name=authority.site.name, person_name=notifications.display_name(person),
                               login_id=person.login_id, reason=DENY_REASONS[reason],
                               decided_by=notifications.actor_name(actor))
         return describe_request(request, site_number)
-    return run(table, actor, site_number, "decide_access_requests", work, target=_target(number))
+    return run(table, actor, site_number, "decide_access_requests", work, target=_target(request_id))

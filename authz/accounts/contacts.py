@@ -39,13 +39,18 @@ from typing import Any
 
 from peewee import JOIN
 
-from authz.audit import trail
 from authz.accounts import notifications
-from authz.accounts.authority import Actor, Authority, run
-from authz.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from authz.accounts.authority import Authority, run
+from authz.audit import trail
+from authz.contract.actors import Actor
+from authz.contract.contacts import (
+    Contact, ContactDeleted, ContactInput, ContactList, ContactReview as ReviewOut, ContactsReviewed,
+    OverdueSite, Reminded, ReviewReminders, Skipped,
+)
 from authz.engine.table import DecisionTable
+from authz.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from models.contacts import ContactReview, SiteContact
-from models.db import is_postgres, write_transaction
+from models.db import is_postgres, read_transaction, write_transaction
 from models.schema import Membership, Person, Site, utcnow
 
 CONTACT_TYPES = {
@@ -81,16 +86,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # -- validating --------------------------------------------------------------
 
-def parse_contact(body: Any) -> dict:
-    """The whole contact record BODY must be, normalised: every field stripped,
-    contact_types in catalogue order. Raises InvalidInput (400) for a body that is
-    not an object or has unknown fields, RuleViolation (422) naming the first field
-    that is missing, empty or malformed (the message lists all of them)."""
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object with the whole contact record")
-    unknown = sorted(set(body) - set(FIELDS) - {"contact_types"})
-    if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(repr(f) for f in unknown)}", field=unknown[0])
+def parse_contact(contact: ContactInput) -> dict[str, Any]:
+    """The whole contact record, normalised: every field stripped, contact_types
+    in catalogue order. Raises RuleViolation (422) naming the first field that is
+    empty or malformed (the message lists all of them). The contract's type has
+    already refused missing fields, unknown fields and wrong types."""
+    body = {field: getattr(contact, field) for field in (*FIELDS, "contact_types")}
     record, problems = {}, []
     for field in FIELDS:
         try:
@@ -107,7 +108,7 @@ def parse_contact(body: Any) -> dict:
     return record
 
 
-def _field(body: dict, field: str) -> str:
+def _field(body: dict[str, Any], field: str) -> str:
     limit, label = FIELDS[field]
     value = body.get(field)
     if value is None:
@@ -162,22 +163,21 @@ def _types(contact: SiteContact) -> list[str]:
     return contact.contact_types.split(",") if contact.contact_types else []
 
 
-def _record(contact: SiteContact) -> dict:
+def _record(contact: SiteContact) -> dict[str, Any]:
     """The stored record, as audited before/after."""
     return {**{f: getattr(contact, f) for f in FIELDS}, "contact_types": _types(contact)}
 
 
-def describe(contact: SiteContact, site_number: str) -> dict:
-    return {"id": contact.id, "site": site_number, **_record(contact),
-            "created_at": _iso(contact.created_at), "updated_at": _iso(contact.updated_at),
-            "updated_by": contact.updated_by}
+def describe(contact: SiteContact, site_number: str) -> Contact:
+    return Contact(id=contact.id, site=site_number, **_record(contact), created_at=_iso(contact.created_at),
+                   updated_at=_iso(contact.updated_at), updated_by=contact.updated_by)
 
 
-def _review(review: ContactReview | None, now: datetime) -> dict:
+def _review(review: ContactReview | None, now: datetime) -> ReviewOut:
     reviewed_at = review.reviewed_at if review else None
-    return {"last_reviewed_at": _iso(reviewed_at), "last_reviewed_by": review.reviewed_by if review else None,
-            "last_reminded_at": _iso(review.last_reminded_at if review else None),
-            "overdue": _is_overdue(reviewed_at, now - timedelta(days=REVIEW_PERIOD_DAYS))}
+    return ReviewOut(last_reviewed_at=_iso(reviewed_at), last_reviewed_by=review.reviewed_by if review else None,
+                     last_reminded_at=_iso(review.last_reminded_at if review else None),
+                     overdue=_is_overdue(reviewed_at, now - timedelta(days=REVIEW_PERIOD_DAYS)))
 
 
 def _is_overdue(reviewed_at: datetime | None, cutoff: datetime) -> bool:
@@ -186,120 +186,121 @@ def _is_overdue(reviewed_at: datetime | None, cutoff: datetime) -> bool:
 
 # -- reading -----------------------------------------------------------------
 
-def list_contacts(table: DecisionTable, actor: Actor, site_number: str, *, now: datetime | None = None) -> dict:
+def list_contacts(table: DecisionTable, actor: Actor, site_number: str, *,
+                  now: datetime | None = None) -> ContactList:
     """The site's contacts (oldest first), its last review, and the contact
     types no contact carries (worth a warning, not an error)."""
-    now = _naive_utc(now)
+    moment = _naive_utc(now)
 
-    def work(authority: Authority) -> dict:
+    def work(authority: Authority) -> ContactList:
         contacts = list(SiteContact.select().where(SiteContact.site == authority.site).order_by(SiteContact.id))
         covered = {t for c in contacts for t in _types(c)}
-        return {"site": site_number, "contacts": [describe(c, site_number) for c in contacts],
-                "review": _review(ContactReview.get_or_none(ContactReview.site == authority.site), now),
-                "uncovered_types": [t for t in CONTACT_TYPES if t not in covered]}
+        return ContactList(site_number, [describe(c, site_number) for c in contacts],
+                           _review(ContactReview.get_or_none(ContactReview.site == authority.site), moment),
+                           [t for t in CONTACT_TYPES if t not in covered])
     return run(table, actor, site_number, "view_contacts", work, writes=False)
 
 
-def _contact(site: Site, contact_id: Any) -> SiteContact:
+def _contact(site: Site, contact_id: int) -> SiteContact:
     """The contact CONTACT_ID of SITE; another site's contact is not found, exactly
     like one that does not exist."""
-    text = str(contact_id)
-    if not text.isdigit() or len(text) > 18:  # ASCII digits only; within BIGINT
-        raise NotFound(f"no contact '{text[:40]}' on this site")
-    contact = SiteContact.get_or_none((SiteContact.id == int(text)) & (SiteContact.site == site))
+    contact = SiteContact.get_or_none((SiteContact.id == contact_id) & (SiteContact.site == site))
     if contact is None:
-        raise NotFound(f"no contact '{text}' on this site")
+        raise NotFound(f"no contact '{contact_id}' on this site")
     return contact
 
 
 # -- changing ----------------------------------------------------------------
 
-def create_contact(table: DecisionTable, actor: Actor, site_number: str, body: Any) -> dict:
-    record = parse_contact(body)
+def create_contact(table: DecisionTable, actor: Actor, site_number: str, contact: ContactInput) -> Contact:
+    record = parse_contact(contact)
 
-    def work(authority: Authority) -> dict:
+    def work(authority: Authority) -> Contact:
         count = SiteContact.select().where(SiteContact.site == authority.site).count()
         if count >= MAX_CONTACTS_PER_SITE:
             raise Conflict(f"a site keeps at most {MAX_CONTACTS_PER_SITE} contacts; delete one first")
         now = utcnow()
-        contact = SiteContact.create(site=authority.site, **_stored(record), created_at=now, updated_at=now,
+        created = SiteContact.create(site=authority.site, **_stored(record), created_at=now, updated_at=now,
                                      updated_by=actor.audit_name)
-        trail.record(actor.audit_name, "create_contact", site_number=site_number, target=f"contact:{contact.id}",
-                     after=_record(contact))
-        return describe(contact, site_number)
+        trail.record(actor.audit_name, "create_contact", site_number=site_number, target=f"contact:{created.id}",
+                     after=_record(created))
+        return describe(created, site_number)
     return run(table, actor, site_number, "edit_contacts", work)
 
 
-def replace_contact(table: DecisionTable, actor: Actor, site_number: str, contact_id: Any, body: Any) -> dict:
+def replace_contact(table: DecisionTable, actor: Actor, site_number: str, contact_id: int,
+                    contact: ContactInput) -> Contact:
     """Save the whole record: every field is replaced, or (on any problem) none."""
-    record = parse_contact(body)
+    record = parse_contact(contact)
 
-    def work(authority: Authority) -> dict:
-        contact = _contact(authority.site, contact_id)
-        before = _record(contact)
+    def work(authority: Authority) -> Contact:
+        stored = _contact(authority.site, contact_id)
+        before = _record(stored)
         for field, value in _stored(record).items():
-            setattr(contact, field, value)
-        contact.updated_at = utcnow()
-        contact.updated_by = actor.audit_name
-        contact.save()
-        trail.record(actor.audit_name, "update_contact", site_number=site_number, target=f"contact:{contact.id}",
-                     before=before, after=_record(contact))
-        return describe(contact, site_number)
-    return run(table, actor, site_number, "edit_contacts", work, target=f"contact:{str(contact_id)[:40]}")
+            setattr(stored, field, value)
+        stored.updated_at = utcnow()
+        stored.updated_by = actor.audit_name
+        stored.save()
+        trail.record(actor.audit_name, "update_contact", site_number=site_number, target=f"contact:{stored.id}",
+                     before=before, after=_record(stored))
+        return describe(stored, site_number)
+    return run(table, actor, site_number, "edit_contacts", work, target=f"contact:{contact_id}")
 
 
-def delete_contact(table: DecisionTable, actor: Actor, site_number: str, contact_id: Any) -> dict:
-    def work(authority: Authority) -> dict:
-        contact = _contact(authority.site, contact_id)
-        before = _record(contact)
-        contact.delete_instance()
-        trail.record(actor.audit_name, "delete_contact", site_number=site_number, target=f"contact:{contact.id}",
+def delete_contact(table: DecisionTable, actor: Actor, site_number: str, contact_id: int) -> ContactDeleted:
+    def work(authority: Authority) -> ContactDeleted:
+        stored = _contact(authority.site, contact_id)
+        before = _record(stored)
+        stored.delete_instance()
+        trail.record(actor.audit_name, "delete_contact", site_number=site_number, target=f"contact:{stored.id}",
                      before=before)
-        return {"deleted": contact.id, "site": site_number}
-    return run(table, actor, site_number, "edit_contacts", work, target=f"contact:{str(contact_id)[:40]}")
+        return ContactDeleted(stored.id, site_number)
+    return run(table, actor, site_number, "edit_contacts", work, target=f"contact:{contact_id}")
 
 
-def _stored(record: dict) -> dict:
+def _stored(record: dict[str, Any]) -> dict[str, Any]:
     return {**{f: record[f] for f in FIELDS}, "contact_types": ",".join(record["contact_types"])}
 
 
-def mark_reviewed(table: DecisionTable, actor: Actor, site_number: str, *, now: datetime | None = None) -> dict:
+def mark_reviewed(table: DecisionTable, actor: Actor, site_number: str, *,
+                  now: datetime | None = None) -> ContactsReviewed:
     """Record that ACTOR reviewed the site's contacts (at NOW, default the clock)
     and found them current."""
-    now = _naive_utc(now)
+    moment = _naive_utc(now)
 
-    def work(authority: Authority) -> dict:
+    def work(authority: Authority) -> ContactsReviewed:
         review = ContactReview.get_or_none(ContactReview.site == authority.site)
         before = {"reviewed_at": review.reviewed_at, "reviewed_by": review.reviewed_by} if review else None
         if review is None:
-            review = ContactReview.create(site=authority.site, reviewed_at=now, reviewed_by=actor.audit_name)
+            review = ContactReview.create(site=authority.site, reviewed_at=moment, reviewed_by=actor.audit_name)
         else:
-            review.reviewed_at, review.reviewed_by = now, actor.audit_name
+            review.reviewed_at, review.reviewed_by = moment, actor.audit_name
             review.save()
         contacts = SiteContact.select().where(SiteContact.site == authority.site).count()
         trail.record(actor.audit_name, "mark_contacts_reviewed", site_number=site_number, before=before,
-                     after={"reviewed_at": now, "reviewed_by": actor.audit_name, "contacts": contacts})
-        return {"site": site_number, "reviewed_at": _iso(now), "reviewed_by": actor.audit_name, "contacts": contacts}
+                     after={"reviewed_at": moment, "reviewed_by": actor.audit_name, "contacts": contacts})
+        return ContactsReviewed(site_number, _iso(moment), actor.audit_name, contacts)
     return run(table, actor, site_number, "mark_contacts_reviewed", work)
 
 
 # -- the monthly review, across sites (operators) -----------------------------
 
-def overdue_sites(days: int = REVIEW_PERIOD_DAYS, now: datetime | None = None) -> list[dict]:
+def overdue_sites(days: int = REVIEW_PERIOD_DAYS, now: datetime | None = None) -> list[OverdueSite]:
     """Every site whose contacts were never reviewed, or last reviewed more than
     DAYS days before NOW (naive UTC, default the clock), by site number. Reads
     every site: for operators only (the API route has the operator scope)."""
-    days, now = _days(days), _naive_utc(now)
-    cutoff = now - timedelta(days=days)
-    rows = list(Site.select(Site.id, Site.number, Site.name, ContactReview.reviewed_at, ContactReview.reviewed_by,
-                            ContactReview.last_reminded_at)
-                .join(ContactReview, JOIN.LEFT_OUTER, on=(ContactReview.site == Site.id))
-                .where(ContactReview.reviewed_at.is_null() | (ContactReview.reviewed_at < cutoff))
-                .order_by(Site.number).tuples())
-    primaries = _primaries([row[0] for row in rows])
-    return [{"site": number, "name": name, "last_reviewed_at": _iso(reviewed_at), "last_reviewed_by": reviewed_by,
-             "last_reminded_at": _iso(reminded_at),
-             "primary": primaries[site_id].login_id if site_id in primaries else None}
+    days, moment = _days(days), _naive_utc(now)
+    cutoff = moment - timedelta(days=days)
+    with read_transaction():
+        rows = list(Site.select(Site.id, Site.number, Site.name, ContactReview.reviewed_at,
+                                ContactReview.reviewed_by, ContactReview.last_reminded_at)
+                    .join(ContactReview, JOIN.LEFT_OUTER, on=(ContactReview.site == Site.id))
+                    .where(ContactReview.reviewed_at.is_null() | (ContactReview.reviewed_at < cutoff))
+                    .order_by(Site.number).tuples())
+        primaries = _primaries([row[0] for row in rows])
+    return [OverdueSite(site=number, name=name, last_reviewed_at=_iso(reviewed_at), last_reviewed_by=reviewed_by,
+                        last_reminded_at=_iso(reminded_at),
+                        primary=primaries[site_id].login_id if site_id in primaries else None)
             for site_id, number, name, reviewed_at, reviewed_by, reminded_at in rows]
 
 
@@ -313,46 +314,50 @@ def _primaries(site_ids: list[int]) -> dict[int, Person]:
     return found
 
 
-def send_review_reminders(actor: Actor, days: int = REVIEW_PERIOD_DAYS, now: datetime | None = None) -> dict:
+def send_review_reminders(actor: Actor, days: int = REVIEW_PERIOD_DAYS,
+                          now: datetime | None = None) -> ReviewReminders:
     """Queue a review reminder to the primary contact of each overdue site, at
     most once per REMINDER_INTERVAL per site. Each site is reminded in its own
     transaction (message, stamp and audit record together), so one site's
     failure costs no other site its reminder. Operators only."""
     if not actor.is_operator:
         raise Forbidden("only an operator may send review reminders")
-    days, now = _days(days), _naive_utc(now)
+    days, moment = _days(days), _naive_utc(now)
     reminded, skipped = [], []
-    for site in overdue_sites(days, now):
-        outcome = _remind(actor, site["site"], days, now)
-        (reminded if outcome.get("recipient") else skipped).append(outcome)
-    return {"days": days, "reminded": reminded, "skipped": skipped}
+    for site in overdue_sites(days, moment):
+        outcome = _remind(actor, site.site, days, moment)
+        if isinstance(outcome, Reminded):
+            reminded.append(outcome)
+        else:
+            skipped.append(outcome)
+    return ReviewReminders(days, reminded, skipped)
 
 
-def _remind(actor: Actor, site_number: str, days: int, now: datetime) -> dict:
+def _remind(actor: Actor, site_number: str, days: int, now: datetime) -> Reminded | Skipped:
     with write_transaction():
         query = Site.select().where(Site.number == site_number)
         if is_postgres():
-            query = query.for_update()  # the lock admin.run takes: one reminder (or review) at a time
+            query = query.for_update()  # the lock authority.run takes: one reminder (or review) at a time
         site = query.first()
         if site is None:
-            return {"site": site_number, "reason": "site_gone"}
+            return Skipped(site_number, "site_gone")
         review = ContactReview.get_or_none(ContactReview.site == site)
         reviewed_at = review.reviewed_at if review else None
         last = review.last_reminded_at if review else None
         if not _is_overdue(reviewed_at, now - timedelta(days=days)):
-            return {"site": site_number, "reason": "reviewed_meanwhile"}
+            return Skipped(site_number, "reviewed_meanwhile")
         if last is not None and last > now - REMINDER_INTERVAL:
-            return {"site": site_number, "reason": "reminded_recently", "last_reminded_at": _iso(last)}
+            return Skipped(site_number, "reminded_recently", last_reminded_at=_iso(last) or "")
         primary = (Person.select().join(Membership)
                    .where((Membership.site == site) & (Membership.role == "primary")).first())
         if primary is None:
-            return {"site": site_number, "reason": "no_primary"}
+            return Skipped(site_number, "no_primary")
         recipient = notifications.recipient_for(primary)
         try:
             notifications.enqueue("review_reminder", recipient, site_number=site_number, site_name=site.name,
                                   person_name=notifications.display_name(primary), last_reviewed_at=reviewed_at)
         except ValueError:
-            return {"site": site_number, "reason": "no_valid_address", "primary": primary.login_id}
+            return Skipped(site_number, "no_valid_address", primary=primary.login_id)
         if review is None:
             ContactReview.create(site=site, last_reminded_at=now)
         else:
@@ -361,5 +366,4 @@ def _remind(actor: Actor, site_number: str, days: int, now: datetime) -> dict:
         trail.record(actor.audit_name, "review_reminder", site_number=site_number, target=primary.login_id,
                      before={"last_reminded_at": last},
                      after={"last_reminded_at": now, "recipient": recipient, "last_reviewed_at": reviewed_at})
-        return {"site": site_number, "name": site.name, "primary": primary.login_id, "recipient": recipient,
-                "last_reviewed_at": _iso(reviewed_at)}
+        return Reminded(site_number, site.name, primary.login_id, recipient, _iso(reviewed_at))

@@ -14,7 +14,8 @@ from authz.errors import ImportInvalid, Problem
 from authz.engine.table import DecisionTable
 from models.db import write_transaction
 from models.directory import record_change
-from models.schema import ROLES, Membership, MembershipLevel, Person, Site, login_key
+from models.identifiers import login_id_problem, login_key
+from models.schema import ROLES, Membership, MembershipLevel, Person, Site
 
 MAX_SECONDARIES = 4
 _PERSON_FIELDS = {"login_id", "email", "first_name", "last_name", "phone", "notification_email"}
@@ -82,10 +83,25 @@ def _text(row: dict, field: str, where: str, problems: _Problems, *, required: b
     return str(value).strip()
 
 
+def _identifier(row: dict, field: str, where: str, problems: _Problems, *, limit: int = 320) -> str | None:
+    """A login id or site number, as the service accepts them everywhere (models.identifiers):
+    never trimmed or repaired, refused when it would need to be."""
+    value = row.get(field)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        problems.add(f"{where}.{field}", "is required and must be non-empty text")
+        return None
+    text = str(value)
+    problem = login_id_problem(text) or (f"is longer than {limit} characters" if len(text) > limit else None)
+    if problem:
+        problems.add(f"{where}.{field}", f"{problem}: {text!r}")
+        return None
+    return text
+
+
 def _check_sites(sites: list[dict], problems: _Problems) -> None:
     seen: dict[str, int] = {}
     for i, row in enumerate(sites):
-        number = _text(row, "number", f"sites[{i}]", problems, limit=64)
+        number = _identifier(row, "number", f"sites[{i}]", problems, limit=64)
         _text(row, "name", f"sites[{i}]", problems, limit=255)
         if number in seen:
             problems.add(f"sites[{i}].number", f"site '{number}' is already listed at sites[{seen[number]}]")
@@ -98,7 +114,7 @@ def _check_people(people: list[dict], problems: _Problems) -> None:
         where = f"people[{i}]"
         for field in sorted(set(row) - _PERSON_FIELDS):
             problems.add(f"{where}.{field}", "unknown field")
-        login = _text(row, "login_id", where, problems)
+        login = _identifier(row, "login_id", where, problems)
         email = _text(row, "email", where, problems)
         if email and "@" not in email:
             problems.add(f"{where}.email", f"'{email}' is not an email address")
@@ -107,7 +123,7 @@ def _check_people(people: list[dict], problems: _Problems) -> None:
         if login:
             key = login_key(login)
             if key in seen:
-                problems.add(f"{where}.login_id", f"'{login}' is already listed at people[{seen[key]}] (login ids ignore case)")
+                problems.add(f"{where}.login_id", f"'{login}' is already listed at people[{seen[key]}] (login ids ignore the case of ASCII letters)")
             seen.setdefault(key, i)
 
 
@@ -118,15 +134,15 @@ def _check_memberships(rows: list[dict], sites: list[dict], people: list[dict],
     final_roles: dict[str, dict[str, tuple[str, str]]] = {}  # site -> login -> (role, where)
     for i, row in enumerate(rows):
         where = f"memberships[{i}]"
-        site = _text(row, "site", where, problems, limit=64)
-        user = _text(row, "user", where, problems)
+        site = _identifier(row, "site", where, problems, limit=64)
+        user = _identifier(row, "user", where, problems)
         role = row.get("role")
         if role not in ROLES:
             problems.add(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
             role = None
         if site and site not in file_sites and not Site.select().where(Site.number == site).exists():
             problems.add(f"{where}.site", f"unknown site '{site}' (list it under 'sites')")
-        if user and login_key(user) not in file_people and Person.by_login(user) is None:
+        if user and login_key(user) not in file_people and Person.by_key(login_key(user)) is None:
             problems.add(f"{where}.user", f"unknown person '{user}' (list them under 'people')")
         if role:
             _check_levels(row.get("levels"), role, where, table, problems)
@@ -195,7 +211,7 @@ def _write_memberships(rows: list[dict], site_ids: dict[str, int], _people, tabl
     # Demote before promote, so the one-primary index never sees two at once.
     ordered = sorted(rows, key=lambda r: r["role"] == "primary")
     for row in ordered:
-        person = Person.by_login(str(row["user"]))
+        person = Person.by_key(login_key(str(row["user"])))
         site_id = site_ids[str(row["site"]).strip()]
         membership = Membership.get_or_none((Membership.site == site_id) & (Membership.person == person))
         if membership is None:

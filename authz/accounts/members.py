@@ -1,5 +1,5 @@
 """Manage access: the member workflows of a site (DOMAIN.md, "Manage access"
-and "Add a new user"). Each function authorizes the actor through admin.run."""
+and "Add a new user"). Each function authorizes the actor through authority.run."""
 
 from __future__ import annotations
 
@@ -7,92 +7,54 @@ import csv
 import io
 from typing import Any, Iterator
 
-from authz.audit import trail
-from authz.accounts import notifications
-from authz.accounts.authority import Actor, Authority, run
-from authz.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from authz.accounts.rules import (check_grant, check_may_act_on, check_secondary_room, full_levels,
-                          parse_levels, parse_role)
-from authz.engine.table import DecisionTable
-from models.directory import record_change
-from models.schema import Membership, MembershipLevel, Person, login_key
+from msgspec import UNSET
 
-DETAIL_FIELDS = {"email": 320, "first_name": 100, "last_name": 100, "phone": 50}
+from authz.accounts import notifications
+from authz.accounts.authority import Authority, run
+from authz.accounts.memberships import describe, is_member, member_of, stored_levels, write_levels
+from authz.accounts.rules import check_grant, check_may_act_on, check_secondary_room, full_levels, known_levels
+from authz.audit import trail
+from authz.contract.actors import Actor
+from authz.contract.members import (
+    Member, MemberChange, MemberPage, MemberQuery, MemberRemoved, NewMember, UserCheck,
+)
+from authz.engine.table import DecisionTable
+from authz.errors import Conflict, RuleViolation
+from models.directory import record_change
+from models.identifiers import login_key
+from models.schema import Membership, Person
+
+DETAIL_FIELDS = ("email", "first_name", "last_name", "phone")
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _text(body: dict, field: str, limit: int, *, required: bool = True) -> str | None:
-    value = body.get(field)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"'{field}' is required and must be non-empty text", field=field)
-    if len(value) > limit:
-        raise InvalidInput(f"'{field}' is longer than {limit} characters", field=field)
-    return value.strip()
-
-
-def _member(site_id: int, login_id: str) -> Membership:
-    member = (Membership.select(Membership, Person).join(Person)
-              .where((Membership.site == site_id) & (Person.login_key == login_key(login_id))).first())
-    if member is None:
-        raise NotFound(f"'{login_id}' is not a member of this site")
-    return member
-
-
-def _stored_levels(membership_ids: list[int]) -> dict[int, dict[str, str]]:
-    levels: dict[int, dict[str, str]] = {mid: {} for mid in membership_ids}
-    for row in MembershipLevel.select().where(MembershipLevel.membership.in_(membership_ids)):
-        levels[row.membership_id][row.application] = row.level
-    return levels
-
-
-def describe(table: DecisionTable, member: Membership, stored: dict[str, str]) -> dict:
-    from authz.accounts.authority import effective_levels
-    person = member.person
-    return {
-        "login_id": person.login_id, "email": person.email,
-        "first_name": person.first_name, "last_name": person.last_name, "phone": person.phone,
-        "role": member.role, "levels": effective_levels(table, member.role, stored),
-        "added_at": member.created_at.isoformat(timespec="seconds") + "Z", "added_by": member.created_by,
-    }
-
-
-def _write_levels(table: DecisionTable, member: Membership, levels: dict[str, str]) -> None:
-    MembershipLevel.delete().where(MembershipLevel.membership == member).execute()
-    rows = [{"membership": member, "application": app, "level": level}
-            for app, level in levels.items() if level != table.lowest_level(app)]
-    if rows:
-        MembershipLevel.insert_many(rows).execute()
-
-
 # -- reading -----------------------------------------------------------------
 
-def list_members(table: DecisionTable, actor: Actor, site_number: str, *, role: str | None = None,
-                 search: str | None = None, after: str = "", limit: int = 100) -> dict:
-    """A page of members by login id, optionally of one role or matching SEARCH
+def list_members(table: DecisionTable, actor: Actor, site_number: str, query: MemberQuery) -> MemberPage:
+    """A page of members by login id, optionally of one role or matching a search
     (in login id, names or email)."""
-    def work(authority: Authority) -> dict:
-        query = (Membership.select(Membership, Person).join(Person)
-                 .where((Membership.site == authority.site) & (Person.login_key > login_key(after))))
-        if role:
-            query = query.where(Membership.role == role)
-        if search:  # contains() is case-insensitive on both databases
-            query = query.where(Person.login_key.contains(search) | Person.email.contains(search)
-                                | Person.first_name.contains(search) | Person.last_name.contains(search))
-        rows = list(query.order_by(Person.login_key).limit(limit + 1))
-        page = rows[:limit]
-        levels = _stored_levels([m.id for m in page])
-        return {"site": site_number, "members": [describe(table, m, levels[m.id]) for m in page],
-                "next_after": page[-1].person.login_key if len(rows) > limit else None}
+    def work(authority: Authority) -> MemberPage:
+        rows_query = (Membership.select(Membership, Person).join(Person)
+                      .where((Membership.site == authority.site) & (Person.login_key > login_key(query.after))))
+        if query.role:
+            rows_query = rows_query.where(Membership.role == query.role)
+        if query.q:  # contains() is case-insensitive on both databases
+            search = query.q
+            rows_query = rows_query.where(Person.login_key.contains(search) | Person.email.contains(search)
+                                          | Person.first_name.contains(search) | Person.last_name.contains(search))
+        rows = list(rows_query.order_by(Person.login_key).limit(query.limit + 1))
+        page = rows[:query.limit]
+        levels = stored_levels([m.id for m in page])
+        return MemberPage(site_number, [describe(table, m, levels[m.id]) for m in page],
+                          page[-1].person.login_key if len(rows) > query.limit else None)
     return run(table, actor, site_number, "list_users", work, writes=False)
 
 
-def get_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> dict:
-    def work(authority: Authority) -> dict:
-        member = _member(authority.site.id, login_id)
-        return describe(table, member, _stored_levels([member.id])[member.id])
+def get_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> Member:
+    def work(authority: Authority) -> Member:
+        member = member_of(authority.site.id, login_id)
+        return describe(table, member, stored_levels([member.id])[member.id])
     return run(table, actor, site_number, "list_users", work, target=login_id, writes=False)
 
 
@@ -119,13 +81,13 @@ def export_csv(table: DecisionTable, actor: Actor, site_number: str) -> Iterator
     return rows()
 
 
-def _csv_batch(table: DecisionTable, batch: list[Membership], writer, buffer: io.StringIO) -> bytes:
-    levels = _stored_levels([m.id for m in batch]) if batch else {}
+def _csv_batch(table: DecisionTable, batch: list[Membership], writer: Any, buffer: io.StringIO) -> bytes:
+    levels = stored_levels([m.id for m in batch]) if batch else {}
     for member in batch:
         row = describe(table, member, levels[member.id])
         writer.writerow([spreadsheet_safe(v) for v in (
-            row["login_id"], row["first_name"], row["last_name"], row["email"], row["role"],
-            *row["levels"].values(), row["added_at"], row["added_by"] or "")])
+            row.login_id, row.first_name, row.last_name, row.email, row.role,
+            *row.levels.values(), row.added_at, row.added_by or "")])
     data = buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate()
@@ -138,77 +100,68 @@ def spreadsheet_safe(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def user_check(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> dict:
+def user_check(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> UserCheck:
     """Is LOGIN_ID a known identity, and already a member here?"""
-    def work(authority: Authority) -> dict:
-        person = Person.by_login(login_id)
-        member = person is not None and Membership.select().where(
-            (Membership.site == authority.site) & (Membership.person == person)).exists()
-        return {"login_id": login_id, "known": person is not None, "member": bool(member)}
+    def work(authority: Authority) -> UserCheck:
+        person = Person.by_key(login_key(login_id))
+        return UserCheck(login_id, person is not None, person is not None and is_member(authority.site.id, person))
     return run(table, actor, site_number, "check_user", work, target=login_id, writes=False)
 
 
 # -- changing ----------------------------------------------------------------
 
-def add_member(table: DecisionTable, actor: Actor, site_number: str, body: Any) -> dict:
+def add_member(table: DecisionTable, actor: Actor, site_number: str, new: NewMember) -> Member:
     """Add a known identity directly, with a justification, a role and levels;
     they get a welcome message."""
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    login_id = _text(body, "login_id", 320)
-    email = _text(body, "email", 320)
-    justification = _text(body, "business_justification", 2000)
-    role = parse_role(body.get("role"))
-    levels = full_levels(table, parse_levels(table, body.get("levels")))
+    email, justification = new.email.strip(), new.business_justification.strip()
+    levels = full_levels(table, known_levels(table, new.levels or None))
 
-    def work(authority: Authority) -> dict:
-        person = Person.by_login(login_id)
+    def work(authority: Authority) -> Member:
+        person = Person.by_key(login_key(new.login_id))
         if person is None:
-            raise RuleViolation(f"'{login_id}' is not a known identity (check it with user check first)",
+            raise RuleViolation(f"'{new.login_id}' is not a known identity (check it with user check first)",
                                 field="login_id")
         if person.email.lower() != email.lower():
             raise RuleViolation("the email does not match that identity's email", field="email")
-        if Membership.select().where((Membership.site == authority.site) & (Membership.person == person)).exists():
-            raise Conflict(f"'{login_id}' is already a member of this site")
-        check_grant(table, authority, role, {}, levels)
-        if role == "secondary":
+        if is_member(authority.site.id, person):
+            raise Conflict(f"'{new.login_id}' is already a member of this site")
+        check_grant(table, authority, new.role, {}, levels)
+        if new.role == "secondary":
             check_secondary_room(authority.site.id)
-        member = Membership.create(site=authority.site, person=person, role=role, created_by=actor.audit_name)
-        _write_levels(table, member, levels)
-        after = {"role": role, "levels": levels, "business_justification": justification}
+        member = Membership.create(site=authority.site, person=person, role=new.role, created_by=actor.audit_name)
+        write_levels(table, member, levels)
+        after = {"role": new.role, "levels": levels, "business_justification": justification}
         trail.record(actor.audit_name, "add_user", site_number=site_number, target=person.login_id, after=after)
         seq = record_change("membership", site_number, person.login_key)
         notifications.enqueue("welcome", notifications.recipient_for(person), site_number=site_number,
                               site_name=authority.site.name, person_name=notifications.display_name(person),
-                              login_id=person.login_id, role=role,
+                              login_id=person.login_id, role=new.role,
                               levels=notifications.shown_levels(table, levels),
                               added_by=notifications.actor_name(actor))
         member.person = person
-        return {**describe(table, member, levels), "change_seq": seq}
-    return run(table, actor, site_number, "add_user", work, target=login_id)
+        added = describe(table, member, levels)
+        added.change_seq = seq
+        return added
+    return run(table, actor, site_number, "add_user", work, target=new.login_id)
 
 
-def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str, body: Any) -> dict:
+def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str,
+                  change: MemberChange) -> Member:
     """Change a member's details, role and levels (levels given are merged into
     the current ones). The whole change is applied, or none of it."""
-    if not isinstance(body, dict) or not body:
-        raise InvalidInput("the body must be a non-empty JSON object")
-    unknown = sorted(set(body) - set(DETAIL_FIELDS) - {"role", "levels"})
-    if unknown:
-        raise InvalidInput(f"unknown field '{unknown[0]}'", field=unknown[0])
-    details = {f: _text(body, f, limit) for f, limit in DETAIL_FIELDS.items() if f in body}
-    new_role = parse_role(body["role"]) if "role" in body else None
-    level_changes = parse_levels(table, body.get("levels"))
+    details = {f: getattr(change, f).strip() for f in DETAIL_FIELDS if getattr(change, f) is not UNSET}
+    new_role = change.role or None
+    level_changes = known_levels(table, change.levels or None)
 
-    def work(authority: Authority) -> dict:
-        member = _member(authority.site.id, login_id)
+    def work(authority: Authority) -> Member:
+        member = member_of(authority.site.id, login_id)
         check_may_act_on(authority, login_id, member.role)
         if member.role == "primary" and (new_role or level_changes):
             # Only an operator gets here: the primary holds every level, and the
             # role moves only by a transfer (a site always has exactly one primary).
             raise RuleViolation("the primary contact's role and levels change only by a transfer of the role",
                                 field="role" if new_role else "levels")
-        stored = _stored_levels([member.id])[member.id]
+        stored = stored_levels([member.id])[member.id]
         before = {"role": member.role, "levels": full_levels(table, stored), **_details(member.person)}
         role = new_role or member.role
         levels = {**before["levels"], **level_changes}
@@ -219,20 +172,22 @@ def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id
             _update_details(member.person, details)
         member.role = role
         member.save()
-        _write_levels(table, member, levels)
+        write_levels(table, member, levels)
         after = {"role": role, "levels": levels, **_details(member.person)}
         trail.record(actor.audit_name, "update_user", site_number=site_number, target=member.person.login_id,
                      before=before, after=after)
         seq = record_change("membership", site_number, member.person.login_key)
-        return {**describe(table, member, levels), "change_seq": seq}
+        updated = describe(table, member, levels)
+        updated.change_seq = seq
+        return updated
     return run(table, actor, site_number, "update_user", work, target=login_id)
 
 
-def _details(person: Person) -> dict:
+def _details(person: Person) -> dict[str, str]:
     return {f: getattr(person, f) for f in DETAIL_FIELDS}
 
 
-def _update_details(person: Person, details: dict) -> None:
+def _update_details(person: Person, details: dict[str, str]) -> None:
     """A person's details are their identity, shared by every site they belong to:
     one site may change them only when the person belongs to no other site."""
     sites = Membership.select().where(Membership.person == person).count()
@@ -244,17 +199,17 @@ def _update_details(person: Person, details: dict) -> None:
     person.save()
 
 
-def remove_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> dict:
-    def work(authority: Authority) -> dict:
-        member = _member(authority.site.id, login_id)
+def remove_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> MemberRemoved:
+    def work(authority: Authority) -> MemberRemoved:
+        member = member_of(authority.site.id, login_id)
         check_may_act_on(authority, login_id, member.role)
         if member.role == "primary":
             raise RuleViolation("the primary contact cannot be removed; transfer the role first")
-        stored = _stored_levels([member.id])[member.id]
+        stored = stored_levels([member.id])[member.id]
         before = {"role": member.role, "levels": full_levels(table, stored)}
         member.delete_instance()  # levels go with it (ON DELETE CASCADE)
         trail.record(actor.audit_name, "remove_user", site_number=site_number, target=member.person.login_id,
                      before=before)
         seq = record_change("membership", site_number, member.person.login_key)
-        return {"removed": member.person.login_id, "site": site_number, "change_seq": seq}
+        return MemberRemoved(member.person.login_id, site_number, seq)
     return run(table, actor, site_number, "remove_user", work, target=login_id)

@@ -35,6 +35,7 @@ from typing import Callable, Mapping
 
 from models.db import db, is_postgres, write_transaction
 from models.outbox import KINDS, LAST_ERROR_MAX, OutboxMessage
+from models.identifiers import login_key
 from models.schema import Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def actor_name(actor) -> str:
     """How a message names whoever acted (an admin.Actor)."""
     if actor.is_operator:
         return "the portal administrators"
-    person = Person.by_login(actor.login_id)
+    person = Person.by_key(login_key(actor.login_id))
     return display_name(person) if person is not None else actor.login_id
 
 
@@ -414,3 +415,34 @@ class _Mailer:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+# --- Listing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    status: str
+    kind: str
+    site_number: str | None
+    attempts: int
+    created_at: datetime
+    when: datetime | None  # sent at (sent), next attempt (pending), none (failed)
+    recipient: str
+    last_error: str | None
+
+
+def list_messages(*, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:
+    """Messages newest first, optionally of one status."""
+    query = OutboxMessage.select().order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return [OutboxEntry(m.id, m.status, m.kind, m.site_number, m.attempts, m.created_at,
+                        m.sent_at if m.status == "sent" else (m.next_attempt_at if m.status == "pending" else None),
+                        m.recipient, m.last_error) for m in query]
+
+
+def outbox_present() -> bool:
+    """Whether the outbox table exists (the schema is migrated)."""
+    return bool(db.table_exists("outbox_message"))

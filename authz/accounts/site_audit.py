@@ -3,17 +3,19 @@ manage-access view (policy action view_audit)."""
 
 from __future__ import annotations
 
+import msgspec
+
+from authz.accounts.authority import Authority, run
 from authz.audit import trail
-from authz.accounts.authority import Actor, run
+from authz.contract.actors import Actor
+from authz.contract.audit import AuditEntry, AuditPage, AuditQuery
 from authz.engine.table import DecisionTable
 
 
-def read_trail(table: DecisionTable, actor: Actor, site_number: str, *, limit: int,
-               before_seq: int | None = None) -> dict:
+def read_trail(table: DecisionTable, actor: Actor, site_number: str, query: AuditQuery) -> AuditPage:
     """A page of the site's audit records, newest first."""
-    def work(authority) -> dict:
-        records = trail.page(site_number, limit=limit + 1, before_seq=before_seq)
-        page = records[:limit]
-        return {"site": site_number, "records": page,
-                "next_before": page[-1]["seq"] if len(records) > limit else None}
+    def work(authority: Authority) -> AuditPage:
+        records = trail.page(site_number, limit=query.limit + 1, before_seq=query.before)
+        page = msgspec.convert(records[:query.limit], list[AuditEntry])
+        return AuditPage(site_number, page, page[-1].seq if len(records) > query.limit else None)
     return run(table, actor, site_number, "view_audit", work, writes=False)

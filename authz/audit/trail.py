@@ -35,7 +35,6 @@ from models.schema import utcnow
 GENESIS_HASH = "0" * 64  # prev_hash of seq 1; equals the seed row of m0002
 OUTCOMES = ("done", "refused")
 MAX_PAGE = 500  # most records page() returns at once
-ACTOR_CLI = "cli"
 
 # Audited changes also append to the change log, some before record() and some
 # after; record() takes the change-log lock before its own so that every
@@ -53,11 +52,6 @@ _TEXT_LIMITS = {
     "site_number": (64, True),
     "target": (320, True),
 }
-
-
-def actor_for_key(key_id: str) -> str:
-    """The actor string of a change made with an API key and no acting person."""
-    return f"key:{key_id}"
 
 
 # -- writing -----------------------------------------------------------------

@@ -8,9 +8,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from authz.audit import trail
-from authz.audit.trail import ACTOR_CLI
+from authz.contract.actors import CLI_OPERATOR
 from authz.errors import InvalidInput, NotFound, Unauthenticated
 from models.directory import Change, record_change
 from models.schema import ApiKey, utcnow
@@ -27,6 +28,21 @@ _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
 @dataclass(frozen=True)
+class KeyInfo:
+    """A key as listed: never its secret."""
+
+    key_id: str
+    name: str
+    scope: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiKey) -> "KeyInfo":
+        return cls(row.key_id, row.name, row.scope, row.created_at, row.revoked_at)
+
+
+@dataclass(frozen=True)
 class Caller:
     key_id: str
     name: str
@@ -37,7 +53,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(name: str, scope: str, actor: str = ACTOR_CLI) -> tuple[str, ApiKey]:
+def create_key(name: str, scope: str, actor: str = CLI_OPERATOR.audit_name) -> tuple[str, KeyInfo]:
     """Create a key; return the plaintext (shown once, never stored) and its row.
     The audit trail records who made it, its id, name and scope (never the secret)."""
     if scope not in SCOPES:
@@ -49,10 +65,10 @@ def create_key(name: str, scope: str, actor: str = ACTOR_CLI) -> tuple[str, ApiK
         row = ApiKey.create(key_id=key_id, name=name.strip(), scope=scope, secret_hash=_hash(secret))
         trail.record(actor, "create_api_key", target=f"key:{key_id}", after={"name": row.name, "scope": scope})
         record_change("api_key")
-    return f"{_PREFIX}_{key_id}_{secret}", row
+    return f"{_PREFIX}_{key_id}_{secret}", KeyInfo.of(row)
 
 
-def revoke_key(key_id: str, actor: str = ACTOR_CLI) -> ApiKey:
+def revoke_key(key_id: str, actor: str = CLI_OPERATOR.audit_name) -> KeyInfo:
     with write_transaction():
         row = ApiKey.get_or_none(ApiKey.key_id == key_id)
         if row is None:
@@ -63,11 +79,11 @@ def revoke_key(key_id: str, actor: str = ACTOR_CLI) -> ApiKey:
             trail.record(actor, "revoke_api_key", target=f"key:{key_id}",
                          before={"name": row.name, "scope": row.scope, "revoked": False}, after={"revoked": True})
             record_change("api_key")
-    return row
+    return KeyInfo.of(row)
 
 
-def list_keys() -> list[ApiKey]:
-    return list(ApiKey.select().order_by(ApiKey.created_at))
+def list_keys() -> list[KeyInfo]:
+    return [KeyInfo.of(row) for row in ApiKey.select().order_by(ApiKey.created_at)]
 
 
 class KeyRing:

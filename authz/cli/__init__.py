@@ -1,7 +1,11 @@
 """`authz ...`: the command line for operators and policy authors.
 
-Each module in COMMAND_MODULES adds its subcommands with register(subparsers);
-a subcommand sets `run(args, settings) -> exit code`."""
+A door like the HTTP API: every command goes through the service layer
+(authz/service). Each module in COMMAND_MODULES adds its subcommands with
+register(subparsers); a subcommand sets `run(args, settings) -> exit code`.
+
+May import: authz.service, authz.contract, authz.config, authz.errors and
+models.errors (to say a database failure in one line)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sys
 
 from authz.config import ConfigError, Settings
 from authz.errors import DomainError
+from models.errors import StorageError
 
 COMMAND_MODULES = [
     "authz.cli.core",
@@ -21,10 +26,11 @@ COMMAND_MODULES = [
     "authz.cli.contacts",
     "authz.cli.members",
 ]
+DATABASE_ERROR = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="authz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="authz", description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -34,10 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args, Settings.from_env())
+        return int(args.run(args, Settings.from_env()))
     except (DomainError, ConfigError) as exc:
         print(f"authz: {exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:  # the operator's problem, not a bug: one line, no traceback
+        print(f"authz: database error: {exc}", file=sys.stderr)
+        return DATABASE_ERROR
 
 
 if __name__ == "__main__":

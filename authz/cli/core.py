@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import sys
 from pathlib import Path
 
-from authz.cli.common import open_db, open_policy, timestamp
+from authz.cli.common import service, timestamp
 from authz.config import PROJECT_ROOT, Settings
 
 # Overridable for installs where the package does not sit beside deploy/ (a wheel).
@@ -15,77 +15,68 @@ DEMO_DATA = Path(os.environ.get("AUTHZ_DEMO_DATA", PROJECT_ROOT / "deploy" / "de
 GUNICORN_CONF = Path(os.environ.get("AUTHZ_GUNICORN_CONF", PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
 
 
-def cmd_serve(args, settings: Settings) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)])
+    return 0  # not reached: exec replaces this process
 
 
-def cmd_migrate(args, settings: Settings) -> int:
-    from models.migrate import migrate
-    open_db(settings)
-    done = migrate(args.to)
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from authz.service.schema import migrate
+    done = migrate(settings, args.to)
     print("\n".join(done) if done else "schema is up to date")
     return 0
 
 
-def cmd_import(args, settings: Settings) -> int:
-    from authz.accounts.importer import import_file
-    counts = import_file(args.file, open_policy(settings))
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    counts = service(settings).data.import_file(args.file)
     print(f"imported {counts['sites']} sites, {counts['people']} people, {counts['memberships']} memberships")
     return 0
 
 
-def cmd_demo(args, settings: Settings) -> int:
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Load the demo data on first run; issue a fresh demo key every run."""
-    from authz.engine.compiler import compile_policy
-    from authz.accounts.importer import import_file
-    from authz.authn.keys import create_key, list_keys, revoke_key
-    from models.schema import Site
-    open_db(settings)
-    if not Site.select().exists():
-        import_file(DEMO_DATA, compile_policy(settings.policy_dir))
+    svc = service(settings)
+    if svc.data.load_demo(DEMO_DATA):
         print(f"loaded demo data from {DEMO_DATA}")
-    for key in list_keys():
+    for key in svc.callers.list_keys():
         if key.name == "demo" and key.revoked_at is None:
-            revoke_key(key.key_id)
-    plaintext, _ = create_key("demo", "check")
+            svc.callers.revoke_key(key.key_id)
+    plaintext, _ = svc.callers.create_key("demo", "check")
     print(f"\nDemo API key (scope 'check'; a new one each run):\n\n    export AUTHZ_KEY={plaintext}\n")
     return 0
 
 
-def cmd_check(args, settings: Settings) -> int:
-    from authz.service.facade import AuthzService
-    service = AuthzService.start(settings)
-    decision = service.check({"user": args.user, "site": args.site, "action": args.action})
-    print(json.dumps(decision, indent=2))
-    return 0 if decision["allowed"] else 1
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    import msgspec
+
+    from authz.contract.checks import CheckRequest
+    from authz.contract.parsing import convert, encode
+    request = convert({"user": args.user, "site": args.site, "action": args.action}, CheckRequest)
+    decision = service(settings).decisions.check(request)
+    print(msgspec.json.format(encode(decision), indent=2).decode())
+    return 0 if decision.allowed else 1
 
 
-def cmd_keys_create(args, settings: Settings) -> int:
-    from authz.authn.keys import create_key
-    open_db(settings)
-    plaintext, _ = create_key(args.name, args.scope)
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    plaintext, _ = service(settings).callers.create_key(args.name, args.scope)
     print(plaintext)
     return 0
 
 
-def cmd_keys_list(args, settings: Settings) -> int:
-    from authz.authn.keys import list_keys
-    open_db(settings)
+def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'KEY ID':14} {'SCOPE':9} {'CREATED':20} {'REVOKED':20} NAME")
-    for key in list_keys():
+    for key in service(settings).callers.list_keys():
         print(f"{key.key_id:14} {key.scope:9} {timestamp(key.created_at):20} {timestamp(key.revoked_at):20} {key.name}")
     return 0
 
 
-def cmd_keys_revoke(args, settings: Settings) -> int:
-    from authz.authn.keys import revoke_key
-    open_db(settings)
-    revoke_key(args.key_id)
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    service(settings).callers.revoke_key(args.key_id)
     print(f"revoked {args.key_id}")
     return 0
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     from authz.authn.keys import SCOPES
     sub.add_parser("serve", help="run the HTTP service under gunicorn").set_defaults(run=cmd_serve)
     p = sub.add_parser("migrate", help="bring the database schema up (or down) to a version")

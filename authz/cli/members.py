@@ -9,20 +9,28 @@ Every change and every refusal is audited."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any, get_args
 
-from authz.cli.common import acting, add_acting, level_pair, open_policy, raised_levels, table_header, table_line
+from authz.cli.common import (
+    acting, add_acting, level_pair, lowest_levels, raised_levels, service, table_header, table_line,
+)
 from authz.config import Settings
+from authz.contract.common import AssignableRole, Role
+from authz.contract.parsing import convert
+from authz.errors import InvalidInput
 
 # Columns of `authz sites list` and `authz members list`: header, width (None: the rest).
 _SITE_COLUMNS = (("SITE", 12), ("PRIMARY", 32), ("SECONDARIES", 11), ("USERS", 6), ("NAME", None))
 _MEMBER_COLUMNS = (("LOGIN", 32), ("ROLE", 9), ("EMAIL", 32), ("NAME", 24), ("LEVELS", None))
-_PAGE = 1000  # members read per query by `members list`
+_PAGE = 1000  # members read per page by `members list`
+ROLES = get_args(Role)
+ASSIGNABLE_ROLES = get_args(AssignableRole)
 
 
 def _levels(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
     """--level APP=LEVEL pairs as a mapping; naming one application twice is an error."""
-    from authz.errors import InvalidInput
     if not pairs:
         return None
     levels: dict[str, str] = {}
@@ -39,77 +47,67 @@ def _secondary_warning(site: str, secondaries: int) -> None:
               file=sys.stderr)
 
 
+def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The options among NAMES that were given on the command line."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
 # -- sites -------------------------------------------------------------------
 
-def cmd_sites_list(args, settings: Settings) -> int:
-    from peewee import fn
-
-    from authz.accounts.sites import list_sites
-    from models.schema import Membership, Person, Site
-    open_policy(settings)
-    counts: dict[tuple[str, str], int] = {}
-    for row in (Membership.select(Site.number, Membership.role, fn.COUNT(Membership.id).alias("n"))
-                .join(Site).group_by(Site.number, Membership.role).dicts()):
-        counts[(row["number"], row["role"])] = row["n"]
-    primaries = {m.site.number: m.person.login_id for m in
-                 Membership.select(Membership, Site, Person).join(Site).switch(Membership).join(Person)
-                 .where(Membership.role == "primary")}
+def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
+    listed = service(settings).sites.all().sites
     print(table_header(_SITE_COLUMNS))
-    listed = list_sites()
     for site in listed:
-        number = site["number"]
-        print(table_line(_SITE_COLUMNS, [number, primaries.get(number, "-"),
-                                         str(counts.get((number, "secondary"), 0)),
-                                         str(counts.get((number, "user"), 0)), site["name"]]))
+        print(table_line(_SITE_COLUMNS, [site.number, site.primary or "-", str(site.secondaries),
+                                         str(site.users), site.name]))
     for site in listed:
-        _secondary_warning(site["number"], counts.get((site["number"], "secondary"), 0))
+        _secondary_warning(site.number, site.secondaries)
     if not listed:
         print("(no sites)")
     return 0
 
 
-def cmd_sites_create(args, settings: Settings) -> int:
-    from authz.accounts.sites import create_site
-    table = open_policy(settings)
-    primary = {"login_id": args.primary, "email": args.email}
-    for field in ("first_name", "last_name", "phone"):
-        if getattr(args, field) is not None:
-            primary[field] = getattr(args, field)
-    site = create_site(table, acting(args), {"number": args.number, "name": args.name, "primary": primary})
-    print(f"created site {site['number']} ({site['name']}) with primary contact {site['primary']}; "
-          f"change {site['change_seq']}")
-    _secondary_warning(site["number"], 0)
+def cmd_sites_create(args: argparse.Namespace, settings: Settings) -> int:
+    from authz.contract.members import NewSite
+    primary = {"login_id": args.primary, "email": args.email, **_given(args, "first_name", "last_name", "phone")}
+    new = convert({"number": args.number, "name": args.name, "primary": primary}, NewSite)
+    site = service(settings).sites.create(acting(args), new)
+    print(f"created site {site.number} ({site.name}) with primary contact {site.primary}; "
+          f"change {site.change_seq}")
+    _secondary_warning(site.number, 0)
     return 0
 
 
-def cmd_sites_transfer(args, settings: Settings) -> int:
-    from authz.accounts.sites import transfer_primary
-    table = open_policy(settings)
-    result = transfer_primary(table, acting(args), args.site, {"to": args.to, "former_primary_role": args.former_role})
-    print(f"site {result['site']}: {result['primary']} is now the primary contact; "
-          f"{result['former_primary']} is now a {result['former_primary_role']}; change {result['change_seq']}")
+def cmd_sites_transfer(args: argparse.Namespace, settings: Settings) -> int:
+    from authz.contract.members import PrimaryTransfer
+    transfer = convert({"to": args.to, "former_primary_role": args.former_role}, PrimaryTransfer)
+    result = service(settings).sites.transfer_primary(acting(args), args.site, transfer)
+    print(f"site {result.site}: {result.primary} is now the primary contact; "
+          f"{result.former_primary} is now a {result.former_primary_role}; change {result.change_seq}")
     return 0
 
 
 # -- members -----------------------------------------------------------------
 
-def cmd_members_list(args, settings: Settings) -> int:
-    from authz.accounts.members import list_members
-    table = open_policy(settings)
+def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
+    from authz.contract.members import MemberQuery
+    svc = service(settings)
+    lowest = lowest_levels(svc)
     actor = acting(args)
     print(table_header(_MEMBER_COLUMNS))
     after, shown, secondaries = "", 0, 0
     while True:
-        page = list_members(table, actor, args.site, role=args.role, search=args.search, after=after, limit=_PAGE)
-        for m in page["members"]:
-            name = f"{m['first_name']} {m['last_name']}".strip() or "-"
-            levels = "all, at the highest level" if m["role"] == "primary" else raised_levels(table, m["levels"])
-            print(table_line(_MEMBER_COLUMNS, [m["login_id"], m["role"], m["email"], name, levels]))
+        query = convert({"role": args.role, "q": args.search, "after": after, "limit": _PAGE}, MemberQuery)
+        page = svc.members.page(actor, args.site, query)
+        for m in page.members:
+            name = f"{m.first_name} {m.last_name}".strip() or "-"
+            levels = "all, at the highest level" if m.role == "primary" else raised_levels(m.levels, lowest)
+            print(table_line(_MEMBER_COLUMNS, [m.login_id, m.role, m.email, name, levels]))
             shown += 1
-            secondaries += m["role"] == "secondary"
-        if page["next_after"] is None:
+            secondaries += m.role == "secondary"
+        if page.next_after is None:
             break
-        after = page["next_after"]
+        after = page.next_after
     if not shown:
         print(f"(no members on site {args.site} match)")
     if args.role is None and args.search is None:
@@ -117,52 +115,47 @@ def cmd_members_list(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_members_add(args, settings: Settings) -> int:
-    from authz.accounts.members import add_member
-    table = open_policy(settings)
-    body = {"login_id": args.user, "email": args.email, "business_justification": args.justification,
-            "role": args.role}
+def cmd_members_add(args: argparse.Namespace, settings: Settings) -> int:
+    from authz.contract.members import NewMember
+    body: dict[str, Any] = {"login_id": args.user, "email": args.email,
+                            "business_justification": args.justification, "role": args.role}
     levels = _levels(args.level)
     if levels is not None:
         body["levels"] = levels
-    member = add_member(table, acting(args), args.site, body)
-    print(f"added {member['login_id']} to site {args.site} as {member['role']} "
-          f"({raised_levels(table, member['levels'])}); change {member['change_seq']}; a welcome message is queued")
+    svc = service(settings)
+    member = svc.members.add(acting(args), args.site, convert(body, NewMember))
+    print(f"added {member.login_id} to site {args.site} as {member.role} "
+          f"({raised_levels(member.levels, lowest_levels(svc))}); change {member.change_seq}; "
+          "a welcome message is queued")
     return 0
 
 
-def cmd_members_update(args, settings: Settings) -> int:
-    from authz.accounts.members import update_member
-    table = open_policy(settings)
-    body = {field: getattr(args, field) for field in ("email", "first_name", "last_name", "phone", "role")
-            if getattr(args, field) is not None}
+def cmd_members_update(args: argparse.Namespace, settings: Settings) -> int:
+    from authz.contract.members import MemberChange
+    body = _given(args, "email", "first_name", "last_name", "phone", "role")
     levels = _levels(args.level)
     if levels is not None:
         body["levels"] = levels
     if not body:
-        from authz.errors import InvalidInput
         raise InvalidInput("nothing to change: give --role, --level, --email, --first-name, --last-name or --phone")
-    member = update_member(table, acting(args), args.site, args.user, body)
-    print(f"updated {member['login_id']} on site {args.site}: {member['role']} "
-          f"({raised_levels(table, member['levels'])}); change {member['change_seq']}")
+    svc = service(settings)
+    member = svc.members.update(acting(args), args.site, args.user, convert(body, MemberChange))
+    print(f"updated {member.login_id} on site {args.site}: {member.role} "
+          f"({raised_levels(member.levels, lowest_levels(svc))}); change {member.change_seq}")
     return 0
 
 
-def cmd_members_remove(args, settings: Settings) -> int:
-    from authz.accounts.members import remove_member
-    table = open_policy(settings)
-    result = remove_member(table, acting(args), args.site, args.user)
-    print(f"removed {result['removed']} from site {args.site}; change {result['change_seq']}")
+def cmd_members_remove(args: argparse.Namespace, settings: Settings) -> int:
+    result = service(settings).members.remove(acting(args), args.site, args.user)
+    print(f"removed {result.removed} from site {args.site}; change {result.change_seq}")
     return 0
 
 
 # -- export ------------------------------------------------------------------
 
-def cmd_export_users(args, settings: Settings) -> int:
+def cmd_export_users(args: argparse.Namespace, settings: Settings) -> int:
     """The site's user list as CSV on stdout: the very bytes the API serves."""
-    from authz.accounts.members import export_csv
-    table = open_policy(settings)
-    chunks = export_csv(table, acting(args), args.site)  # authorized now: nothing is written if refused
+    chunks = service(settings).members.export_csv(acting(args), args.site)  # authorized now
     sys.stdout.flush()
     out = sys.stdout.buffer
     for chunk in chunks:
@@ -173,11 +166,8 @@ def cmd_export_users(args, settings: Settings) -> int:
 
 # -- arguments ---------------------------------------------------------------
 
-def register(sub) -> None:
-    from authz.accounts.rules import ASSIGNABLE_ROLES
-    from authz.accounts.sites import FORMER_PRIMARY_ROLES
-
-    def levels(p) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    def levels(p: argparse.ArgumentParser) -> None:
         p.add_argument("--level", type=level_pair, action="extend", nargs="+", metavar="APP=LEVEL",
                        help="a level per application (several after one --level, or repeat --level)")
 
@@ -196,7 +186,7 @@ def register(sub) -> None:
     p = sites.add_parser("transfer-primary", help="make another member the primary contact, in one transaction")
     p.add_argument("site")
     p.add_argument("--to", required=True, metavar="LOGIN", help="a member of the site")
-    p.add_argument("--former-role", dest="former_role", choices=FORMER_PRIMARY_ROLES, default="secondary",
+    p.add_argument("--former-role", dest="former_role", choices=ASSIGNABLE_ROLES, default="secondary",
                    help="what the former primary becomes (default: secondary, with the highest levels)")
     p.set_defaults(run=cmd_sites_transfer)
 
@@ -204,7 +194,7 @@ def register(sub) -> None:
         dest="members_command", required=True)
     p = members.add_parser("list", help="list a site's members with their roles and levels")
     p.add_argument("--site", required=True)
-    p.add_argument("--role", choices=("primary", "secondary", "user"), help="only members in this role")
+    p.add_argument("--role", choices=ROLES, help="only members in this role")
     p.add_argument("--search", metavar="TEXT", help="only members whose login, name or email contains TEXT")
     add_acting(p)
     p.set_defaults(run=cmd_members_list)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 from authz.cli.common import whole_number
@@ -9,12 +11,16 @@ from authz.config import Settings
 from authz.errors import PolicyInvalid
 
 
-def cmd_validate(args, settings: Settings) -> int:
+def _authoring():  # type: ignore[no-untyped-def]
+    from authz.service.authoring import AuthoringService
+    return AuthoringService()
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 for a valid policy; otherwise 1, every problem as file:line: message."""
-    from authz.engine.compiler import compile_policy
     directory = args.dir or settings.policy_dir
     try:
-        table = compile_policy(directory)
+        table = _authoring().validate(directory)
     except PolicyInvalid as exc:
         for problem in exc.problems:
             print(f"{Path(directory) / problem.source}:{problem.line}: {problem.message}" if problem.line
@@ -25,14 +31,12 @@ def cmd_validate(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_test(args, settings: Settings) -> int:
+def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     """Run the suites in DIR/tests. Exit 0 if every expectation holds and rule coverage
     is at least --min-coverage; 1 otherwise; 2 if the policy or a suite is invalid."""
-    from authz.engine.compiler import compile_policy
-    from authz.engine.suites import run_suites
     directory = Path(args.dir or settings.policy_dir)
     try:
-        report = run_suites(compile_policy(directory), directory / "tests")
+        report = _authoring().test(directory)
     except PolicyInvalid as exc:
         for problem in exc.problems:
             where = f"{directory / problem.source}:{problem.line}" if problem.line else f"{directory / problem.source}"
@@ -50,87 +54,33 @@ def cmd_test(args, settings: Settings) -> int:
     return 0 if report.passed else 1
 
 
-def cmd_diff(args, settings: Settings) -> int:
+def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
     """Semantic diff of two policies, and the members it touches. Like diff(1):
     exit 0 if both decide alike, 1 if they differ, 2 on error (a side that is not
     a directory or git revision, a side that does not compile, no database)."""
-    import os
-    import sys
-    from contextlib import ExitStack
-
-    from peewee import PeeweeException
-
-    from authz.engine.compiler import compile_policy
-    from authz.policy_tools.diff import PolicySourceError, diff_tables, resolve
-    from authz.policy_tools.report import Report, redact, render
-
-    tables, labels, failed = {}, {}, False
+    from authz.service.authoring import DiffOptions, ImpactUnavailable, PolicySourceError, SidesInvalid, render
+    database = None if args.no_impact else (args.database or settings.database_url)
+    options = DiffOptions(database, args.max_sites, args.max_members)
     try:
-        with ExitStack() as stack:
-            for name, spec in (("base", args.base), ("head", args.head)):
-                if spec is None:  # the working tree's policy directory
-                    shown = os.path.relpath(settings.policy_dir)
-                    spec = str(settings.policy_dir)
-                    side = stack.enter_context(resolve(spec, settings.policy_dir))
-                    labels[name] = shown if not shown.startswith("..") else spec
-                else:
-                    side = stack.enter_context(resolve(spec, settings.policy_dir))
-                    labels[name] = side.label
-                try:
-                    tables[name] = compile_policy(side.directory)
-                except PolicyInvalid as exc:
-                    failed = True
-                    print(f"authz: {name} {labels[name]} does not compile: {len(exc.problems)} problem(s)",
-                          file=sys.stderr)
-                    for problem in exc.problems:
-                        print(f"  {problem}", file=sys.stderr)
+        report = _authoring().diff(args.base, args.head, settings.policy_dir, options)
     except PolicySourceError as exc:
         print(f"authz: {exc}", file=sys.stderr)
         return 2
-    if failed:
+    except SidesInvalid as exc:
+        for name, label, problems in exc.failures:
+            print(f"authz: {name} {label} does not compile: {len(problems)} problem(s)", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
         return 2
-    diff = diff_tables(tables["base"], tables["head"])
-    impact, note, database = None, None, None
-    if args.no_impact:
-        note = "not computed (--no-impact)"
-    elif not diff.cells:
-        note = "none: no cell changed"
-    else:
-        url = args.database or settings.database_url
-        database = redact(url)
-        try:
-            impact = _impact_from(url, diff, args.max_sites, args.max_members)
-        except (PeeweeException, _NoDatabase) as exc:
-            print(f"authz: cannot count the impact in {database}: {exc}".rstrip(), file=sys.stderr)
-            print("  (give --database URL, or --no-impact to report the policy change alone)", file=sys.stderr)
-            return 2
-    report = Report(labels["base"], labels["head"], diff, impact, note, database, args.max_sites, args.max_members)
+    except ImpactUnavailable as exc:
+        print(f"authz: {exc}", file=sys.stderr)
+        print("  (give --database URL, or --no-impact to report the policy change alone)", file=sys.stderr)
+        return 2
     sys.stdout.write(render(report, args.format))
-    return 1 if diff.changed else 0
+    return 1 if report.diff.changed else 0
 
 
-class _NoDatabase(Exception):
-    pass
-
-
-def _impact_from(url: str, diff, max_sites: int, max_members: int):
-    """The impact counted in the database at URL, which must exist: it is read, never created."""
-    from authz.policy_tools.diff import impact_of
-    from models.db import db, open_database
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1].split("?", 1)[0]
-        if path and path != ":memory:" and not Path(path).is_file():
-            raise _NoDatabase(f"no database file at {path}")
-    open_database(url)
-    try:
-        if not db.table_exists("membership"):
-            raise _NoDatabase("the database has no membership table (run `authz migrate`)")
-        return impact_of(diff, max_sites=max_sites, max_members=max_members)
-    finally:
-        db.close()
-
-
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     not_negative = whole_number(0, complaint="expected a whole number >= 0, got {text!r}")
     policy = sub.add_parser("policy", help="the policy toolchain").add_subparsers(dest="policy_command", required=True)
     p = policy.add_parser("validate", help="check a policy directory; list every problem as file:line")

@@ -26,6 +26,7 @@ from typing import Callable
 
 from prometheus_client import Counter
 
+from authz.engine.acceptance import accept_policy
 from authz.engine.compiler import compile_policy
 from authz.errors import PolicyInvalid, Problem
 from authz.engine.table import DecisionTable
@@ -33,7 +34,6 @@ from authz.engine.table import DecisionTable
 log = logging.getLogger("authz.reload")
 
 RELOADS = Counter("authz_policy_reloads_total", "Policy reload attempts, by result", ["result"])
-SUITES_DIR = "tests"
 _REQUEST_FILE = "reload-requested"
 
 
@@ -46,20 +46,7 @@ class Attempt:
     errors: tuple[str, ...]
 
 
-def build_checked(policy_dir: Path) -> DecisionTable:
-    """Compile POLICY_DIR and run its suites (policy_dir/tests); raise PolicyInvalid
-    with every problem, suite failures included."""
-    table = compile_policy(policy_dir)
-    suites = policy_dir / SUITES_DIR
-    if suites.is_dir() and any(suites.glob("*_test.yaml")):
-        from authz.engine.suites import run_suites
-        report = run_suites(table, suites)
-        if not report.passed:
-            raise PolicyInvalid("policy tests", [Problem(SUITES_DIR, None, f) for f in report.failures])
-    return table
-
-
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -85,12 +72,12 @@ class PolicyReloader:
         good snapshot (the failure is kept and reported); with neither, raise."""
         self._seen = self._fingerprint()
         try:
-            table = build_checked(self._policy_dir)
+            table = accept_policy(self._policy_dir)
         except PolicyInvalid as exc:
             snapshot = self._last_good()
             if snapshot is None:
                 raise
-            self._record(Attempt(_now(), "start", False, None, tuple(str(p) for p in exc.problems)))
+            self._record(Attempt(now_iso(), "start", False, None, tuple(str(p) for p in exc.problems)))
             log.error("policy in %s refused at start; serving last good %s:\n%s",
                       self._policy_dir, snapshot.name, exc.message)
             return self._activate(compile_policy(snapshot), "last good snapshot")
@@ -112,17 +99,17 @@ class PolicyReloader:
 
     def request_reload_everywhere(self) -> None:
         """Make every worker of this server reload on its next check."""
-        (self._state / _REQUEST_FILE).write_text(_now())
+        (self._state / _REQUEST_FILE).write_text(now_iso())
 
     def reload(self, trigger: str) -> Attempt:
         try:
-            table = build_checked(self._policy_dir)
+            table = accept_policy(self._policy_dir)
         except PolicyInvalid as exc:
-            attempt = Attempt(_now(), trigger, False, None, tuple(str(p) for p in exc.problems))
+            attempt = Attempt(now_iso(), trigger, False, None, tuple(str(p) for p in exc.problems))
             RELOADS.labels("refused").inc()
             log.error("policy reload (%s) refused; still serving %s:\n%s", trigger, self.active.version, exc.message)
         else:
-            attempt = Attempt(_now(), trigger, True, table.version, ())
+            attempt = Attempt(now_iso(), trigger, True, table.version, ())
             RELOADS.labels("applied").inc()
             if table.version != self.active.version:
                 self._snapshot(table)
@@ -152,7 +139,7 @@ class PolicyReloader:
     # -- internals -----------------------------------------------------------
 
     def _activate(self, table: DecisionTable, source: str) -> DecisionTable:
-        self.active, self.active_since, self.active_source = table, _now(), source
+        self.active, self.active_since, self.active_source = table, now_iso(), source
         self._apply(table)
         self._write_worker_status()
         return table

@@ -10,6 +10,7 @@ from pathlib import Path
 import casbin
 from casbin.persist.adapter import Adapter
 
+from authz.contract.checks import Reason
 from authz.engine.catalogue import CATALOGUE_FILE, Catalogue, load_catalogue
 from authz.engine.source import PolicySource, read_policy_files, read_policy_source
 from authz.engine.table import Cell, DecisionTable, Verdict
@@ -43,44 +44,40 @@ def compile_policy(policy_dir: Path | str) -> DecisionTable:
 
 def _ask_every_cell(enforcer: casbin.Enforcer, source: PolicySource, catalogue: Catalogue,
                     structure: PolicyStructure) -> dict[Cell, Verdict]:
+    """Casbin's answer for every (role, action, level), with the rule that allowed
+    it; each denial names the lowest level that would do, or says that no level
+    would."""
     line_of = {rule.fields: rule.line for rule in source.of_kind("p")}
     cells: dict[Cell, Verdict] = {}
     for role in catalogue.roles.values():
         for app in catalogue.applications.values():
             order = structure.level_order[app.id]
-            for level in order:
-                # A role that holds the highest level is asked about it, whatever it stores.
-                asked = order[-1] if role.holds_highest_level else level
-                for action in app.actions:
-                    if not catalogue.may_hold(role.id, app.id):
-                        cells[(role.id, action, level)] = Verdict(False, {
-                            "code": "role_may_not_hold", "role": role.id, "application": app.id})
-                        continue
-                    allowed, matched = enforcer.enforce_ex(role.id, f"{app.id}:{asked}", action)
-                    base = {"role": role.id, "application": app.id, "level": asked}
+            if not catalogue.may_hold(role.id, app.id):
+                barred = Verdict(False, Reason("role_may_not_hold", role=role.id, application=app.id))
+                cells.update({(role.id, action, level): barred for action in app.actions for level in order})
+                continue
+            for action in app.actions:
+                matched: dict[str, tuple[str, ...]] = {}
+                for level in order:
+                    # A role that holds the highest level is asked about it, whatever it stores.
+                    asked = order[-1] if role.holds_highest_level else level
+                    allowed, rule = enforcer.enforce_ex(role.id, f"{app.id}:{asked}", action)
                     if allowed:
-                        rule = tuple(matched)
-                        cells[(role.id, action, level)] = Verdict(True, {
-                            "code": "allowed", **base,
-                            "rule": ", ".join(("p", *rule)), "source": f"policy.csv:{line_of[rule]}"})
-                    else:
-                        cells[(role.id, action, level)] = Verdict(False, {"code": "level_too_low", **base})
-    _name_required_levels(cells, catalogue, structure)
+                        matched[level] = tuple(rule)
+                lowest_allowing = next((level for level in order if level in matched), None)
+                for level in order:
+                    asked = order[-1] if role.holds_highest_level else level
+                    cells[(role.id, action, level)] = _verdict(
+                        role.id, app.id, asked, matched.get(level), lowest_allowing, line_of)
     return cells
 
 
-def _name_required_levels(cells: dict[Cell, Verdict], catalogue: Catalogue, structure: PolicyStructure) -> None:
-    """Complete each 'level too low' reason with the lowest level that would do,
-    or mark the action as out of reach for that role at any level."""
-    for role in catalogue.roles:
-        for action, app in catalogue.action_application.items():
-            order = structure.level_order[app]
-            allowing = [level for level in order if cells[(role, action, level)].allowed]
-            for level in order:
-                verdict = cells[(role, action, level)]
-                if verdict.reason["code"] != "level_too_low":
-                    continue
-                if allowing:
-                    verdict.reason["required_level"] = allowing[0]
-                else:
-                    verdict.reason["code"] = "not_permitted_for_role"
+def _verdict(role: str, application: str, level: str, rule: tuple[str, ...] | None,
+             lowest_allowing: str | None, line_of: dict[tuple[str, ...], int]) -> Verdict:
+    if rule is not None:
+        return Verdict(True, Reason("allowed", role=role, application=application, level=level,
+                                    rule=", ".join(("p", *rule)), source=f"policy.csv:{line_of[rule]}"))
+    if lowest_allowing is None:
+        return Verdict(False, Reason("not_permitted_for_role", role=role, application=application, level=level))
+    return Verdict(False, Reason("level_too_low", role=role, application=application, level=level,
+                                 required_level=lowest_allowing))

@@ -16,6 +16,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from authz.errors import PolicyInvalid, Problem
+from authz.contract.checks import Reason
 from authz.engine.source import Rule
 from authz.engine.table import DecisionTable, Verdict
 
@@ -117,21 +118,21 @@ def run_case(table: DecisionTable, case: Case) -> CaseOutcome:
 def _failure(case: Case, principal: Principal, expectation: Expectation, app: str, level: str,
              verdict: Verdict) -> str:
     reason = verdict.reason
-    who = f"{principal.name} ({principal.role}, {app} {reason.get('level', level)})"
+    who = f"{principal.name} ({principal.role}, {app} {reason.level or level})"
     wanted = "allowed" if expectation.allowed else "denied"
     return f"{case.file}: '{case.name}': {who} was expected to be {wanted} {expectation.action}, but {_why(reason)}"
 
 
-def _why(reason: dict) -> str:
-    code = reason["code"]
+def _why(reason: Reason) -> str:
+    code = reason.code
     if code == "allowed":
-        return f"{reason['source']} allows it ({reason['rule']})"
+        return f"{reason.source} allows it ({reason.rule})"
     if code == "level_too_low":
-        return f"a {reason['role']} needs {reason['application']} {reason['required_level']} or higher for it"
+        return f"a {reason.role} needs {reason.application} {reason.required_level} or higher for it"
     if code == "not_permitted_for_role":
-        return f"no rule allows it to a {reason['role']} at any level of {reason['application']}"
+        return f"no rule allows it to a {reason.role} at any level of {reason.application}"
     if code == "role_may_not_hold":
-        return f"a {reason['role']} may not hold {reason['application']} (catalogue.yaml holders)"
+        return f"a {reason.role} may not hold {reason.application} (catalogue.yaml holders)"
     return f"it is denied ({code})"
 
 
@@ -142,14 +143,14 @@ def _exercised_lines(table: DecisionTable, verdict: Verdict) -> set[int]:
     Denied for want of level: the g2 lines between the level held and the level required."""
     reason = verdict.reason
     if verdict.allowed:
-        rule = _rule_at(table, reason["source"])
+        rule = _rule_at(table, reason.source)
         if rule is None:
             return set()
         rule_app, rule_level = rule.fields[1].split(":", 1)
-        return ({rule.line} | _role_lines(table, reason["role"], rule.fields[0])
-                | _level_lines(table, rule_app, rule_level, reason["level"]))
-    if reason["code"] == "level_too_low":
-        return _level_lines(table, reason["application"], reason["level"], reason["required_level"])
+        return ({rule.line} | _role_lines(table, reason.role, rule.fields[0])
+                | _level_lines(table, rule_app, rule_level, reason.level))
+    if reason.code == "level_too_low":
+        return _level_lines(table, reason.application, reason.level, reason.required_level)
     return set()
 
 

@@ -1,7 +1,9 @@
 """The compiled decision table: every (role, action, level) answered once by
 Casbin at load time, frozen, and looked up in O(1) per check.
 
-Verdicts and their reasons are shared between requests: treat them as read-only."""
+`decide` is the one function that answers a (role, levels, action) cell: the
+check path and administrative authorization both ask it. Verdicts and their
+reasons are immutable and shared between requests."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterator, Mapping
 
+from authz.contract.checks import ApplicationPermissions, Reason
+from authz.contract.policy import PolicyAction, PolicyApplication, PolicyLevel, PolicyRole
 from authz.engine.catalogue import Catalogue
 from authz.engine.source import Rule
 from authz.engine.validation import PolicyStructure
@@ -17,7 +21,7 @@ from authz.engine.validation import PolicyStructure
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    reason: dict  # read-only by convention: serialised as is into every answer
+    reason: Reason
 
 
 Cell = tuple[str, str, str]  # (role, action, level)
@@ -39,25 +43,43 @@ class DecisionTable:
             for role in catalogue.roles
             for action, app in catalogue.action_application.items()
         })
+        self._action_application = catalogue.action_application
+        self._lowest = {app: order[0] for app, order in structure.level_order.items()}
 
     def application_of(self, action: str) -> str | None:
-        return self.catalogue.action_application.get(action)
+        return self._action_application.get(action)
 
     def level_order(self, application: str) -> tuple[str, ...]:
         return self.structure.level_order[application]
 
     def lowest_level(self, application: str) -> str:
-        return self.structure.level_order[application][0]
+        return self._lowest[application]
+
+    def decide(self, role: str, levels: Mapping[str, str], action: str) -> Verdict:
+        """May a member in ROLE, holding LEVELS (application -> level; an application
+        not named is at its lowest level), do ACTION? Anything the table does not
+        know (an action, a role or a level) is denied."""
+        application = self._action_application.get(action)
+        if application is None:
+            return Verdict(False, Reason("not_permitted_for_role", role=role))
+        return self.verdict(role, action, levels.get(application) or self._lowest[application])
 
     def verdict(self, role: str, action: str, level: str) -> Verdict:
-        """The answer for a member in ROLE holding LEVEL of ACTION's application.
-        Anything the table does not know is denied."""
+        """The cell for a member in ROLE holding LEVEL of ACTION's application."""
         verdict = self._cells.get((role, action, level))
         if verdict is not None:
             return verdict
         if role not in self.catalogue.roles:
-            return Verdict(False, {"code": "unknown_role", "role": role})
-        return Verdict(False, {"code": "unknown_level", "application": self.application_of(action), "level": level})
+            return Verdict(False, Reason("unknown_role", role=role))
+        return Verdict(False, Reason("unknown_level", application=self.application_of(action), level=level))
+
+    def effective_levels(self, role: str, stored: Mapping[str, str]) -> dict[str, str]:
+        """The level that counts in every application for a member in ROLE who stores
+        STORED: the highest for a role that holds it, else what is stored (the
+        lowest where nothing is)."""
+        highest = self.catalogue.roles[role].holds_highest_level
+        return {app: (order[-1] if highest else stored.get(app, order[0]))
+                for app, order in self.structure.level_order.items()}
 
     def levels_allowing(self, role: str, action: str) -> tuple[str, ...]:
         """Levels at which ROLE may perform ACTION (possibly none), lowest first."""
@@ -66,40 +88,30 @@ class DecisionTable:
     def cells(self) -> Iterator[tuple[Cell, Verdict]]:
         return iter(self._cells.items())
 
-    def effective_permissions(self, role: str, levels: Mapping[str, str]) -> list[dict]:
+    def effective_permissions(self, role: str, levels: Mapping[str, str]) -> list[ApplicationPermissions]:
         """Per application: the level that counts and the actions it allows."""
         result = []
         for app_id, app in self.catalogue.applications.items():
             level = levels.get(app_id, self.lowest_level(app_id))
             verdicts = {action: self.verdict(role, action, level) for action in app.actions}
-            shown_level = next((v.reason["level"] for v in verdicts.values() if v.allowed), level)
-            result.append({
-                "application": app_id,
-                "level": shown_level,
-                "allowed_actions": [action for action, v in verdicts.items() if v.allowed],
-            })
+            shown_level = next((v.reason.level for v in verdicts.values() if v.allowed and v.reason.level), level)
+            result.append(ApplicationPermissions(
+                application=app_id, level=shown_level,
+                allowed_actions=[action for action, v in verdicts.items() if v.allowed]))
         return result
 
-    def describe(self) -> dict:
-        """The catalogue as the policy orders it, for GET /v1/policy."""
+    def describe(self) -> tuple[list[PolicyRole], list[PolicyApplication]]:
+        """The roles and applications as the policy orders them, for GET /v1/policy."""
         cat = self.catalogue
-        return {
-            "version": self.version,
-            "roles": [{"id": r.id, "label": r.label, "holds_highest_level": r.holds_highest_level}
-                      for r in cat.roles.values()],
-            "applications": [
-                {
-                    "id": app.id,
-                    "label": app.label,
-                    "holders": sorted(app.holders) if app.holders is not None else sorted(cat.roles),
-                    "levels": [{"id": level, "label": app.levels[level]} for level in self.level_order(app.id)],
-                    "actions": [
-                        {"id": action, "label": label,
-                         "minimum_level": {role: (self.levels_allowing(role, action) or (None,))[0]
-                                           for role in cat.roles}}
-                        for action, label in app.actions.items()
-                    ],
-                }
-                for app in cat.applications.values()
-            ],
-        }
+        roles = [PolicyRole(r.id, r.label, r.holds_highest_level) for r in cat.roles.values()]
+        applications = [
+            PolicyApplication(
+                id=app.id, label=app.label,
+                holders=sorted(app.holders) if app.holders is not None else sorted(cat.roles),
+                levels=[PolicyLevel(level, app.levels[level]) for level in self.level_order(app.id)],
+                actions=[PolicyAction(action, label, {role: (self.levels_allowing(role, action) or (None,))[0]
+                                                      for role in cat.roles})
+                         for action, label in app.actions.items()])
+            for app in cat.applications.values()
+        ]
+        return roles, applications

@@ -38,7 +38,7 @@ def test_revoked_key_stops_working_without_restart(client, demo, check_key, serv
     auth = {"Authorization": f"Bearer {check_key}"}
     assert client.simulate_post("/v1/check", json=BODY, headers=auth).status_code == 200
     revoke_key(check_key.split("_", 2)[1])
-    service.feed.refresh(at_least=service.feed.seq + 1)  # what the next poll does
+    service._runtime.feed.refresh(at_least=service._runtime.feed.seq + 1)  # what the next poll does
     assert client.simulate_post("/v1/check", json=BODY, headers=auth).status_code == 401
 
 
@@ -55,8 +55,8 @@ def test_the_map_of_verified_headers_is_bounded(client, demo, check_key, service
     from authz.authn.keys import KeyRing
     for spaces in range(1, KeyRing.VERIFIED_MAX + 10):  # every spelling verifies, each once
         header = "Bearer" + " " * spaces + check_key
-        assert service.keys.verify(header).scope == "check"
-    assert len(service.keys._verified) <= KeyRing.VERIFIED_MAX
+        assert service._runtime.keys.verify(header).scope == "check"
+    assert len(service._runtime.keys._verified) <= KeyRing.VERIFIED_MAX
 
 
 def test_scope_limits_routes(client, demo):

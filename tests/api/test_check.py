@@ -31,9 +31,17 @@ def test_denials_say_why(client, auth, demo, user, site, action, code):
     assert resp.json["reason"]["code"] == code
 
 
-def test_login_ids_compare_case_insensitively(client, auth, demo):
-    resp = check(client, auth, user="  CAROL@Acme.Example ", site="1001", action="download_software")
+def test_login_ids_compare_ignoring_the_case_of_ascii_letters(client, auth, demo):
+    resp = check(client, auth, user="CAROL@Acme.Example", site="1001", action="download_software")
     assert resp.json["allowed"] is True
+
+
+@pytest.mark.parametrize("user", ["  carol@acme.example ", "carol@acme.example\n", "fran\u212a@globex.example",
+                                  "carol@acme.exam\u200bple", "e\u0301mile@acme.example"])
+def test_a_login_id_that_would_need_repair_is_400_never_matched(client, auth, demo, user):
+    resp = check(client, auth, user=user, site="1001", action="download_software")
+    assert resp.status_code == 400 and resp.json["field"] == "user"
+    assert "allowed" not in resp.json
 
 
 def test_one_person_has_different_rights_on_each_site(client, auth, demo):

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from authz.accounts.authority import Actor
-from authz.accounts.contacts import FIELDS, mark_reviewed
+from authz.accounts.contacts import FIELDS
+from authz.contract.actors import Actor
+from tests.drive import contacts
+from models.identifiers import login_key
 from models.outbox import OutboxMessage
 from models.schema import Person, utcnow
 
@@ -138,13 +140,13 @@ def test_every_change_is_audited_with_before_and_after(client, alice, demo):
 
 
 def test_a_contact_email_change_leaves_the_persons_notification_email(client, alice, demo):
-    dana = Person.by_login("Dana.Diaz")
+    dana = Person.by_key(login_key("Dana.Diaz"))
     headers = {**alice, "X-Acting-User": "Dana.Diaz"}
     contact_id = add(client, headers, site="2002", email="dana@consult.example")["id"]
     resp = client.simulate_put(f"/v1/sites/2002/contacts/{contact_id}", headers=headers,
                                json={**VALID, "email": "dana.new@consult.example"})
     assert resp.status_code == 200 and resp.json["email"] == "dana.new@consult.example"
-    after = Person.by_login("Dana.Diaz")
+    after = Person.by_key(login_key("Dana.Diaz"))
     assert (after.email, after.notification_email) == (dana.email, "dana.alerts@consult.example")
 
 
@@ -215,7 +217,7 @@ def test_mark_reviewed_records_when_and_who(client, acting_as, alice, demo):
 def test_overdue_is_for_operators_and_lists_the_sites_overdue(client, alice, operator_headers, demo, make,
                                                               policy_table):
     stale = make.site()
-    mark_reviewed(policy_table, Actor.operator("t"), stale, now=utcnow() - timedelta(days=31))
+    contacts.mark_reviewed(policy_table, Actor.operator("t"), stale, now=utcnow() - timedelta(days=31))
     client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)
     assert client.simulate_get("/v1/contacts/overdue", headers=alice).status_code == 403
     resp = client.simulate_get("/v1/contacts/overdue", headers=operator_headers)
@@ -228,7 +230,7 @@ def test_overdue_is_for_operators_and_lists_the_sites_overdue(client, alice, ope
 
 
 def test_reminders_are_queued_to_the_primary_once_per_period(client, alice, operator_headers, demo):
-    erin = Person.by_login("erin@globex.example")
+    erin = Person.by_key(login_key("erin@globex.example"))
     erin.notification_email = "erin.alerts@globex.example"
     erin.save()
     client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)

@@ -7,9 +7,8 @@ import falcon.inspect
 import pytest
 
 from api.resources import ADMIN_SCOPES
-from authz.accounts.access_requests import request_access
-from authz.accounts.authority import Actor
-from authz.accounts.contacts import create_contact
+from authz.contract.actors import Actor
+from tests.drive import access_requests, contacts
 from authz.authn.keys import create_key
 from models.schema import Membership
 
@@ -59,8 +58,8 @@ def test_the_table_covers_every_administrative_site_route(client):
 @pytest.fixture
 def site_2002(demo, policy_table):
     """Site 2002 with a pending access request and a contact, and how it looks."""
-    request = request_access(policy_table, Actor.person("carol@acme.example"), "2002", {})
-    contact = create_contact(policy_table, Actor.operator("cli"), "2002", CONTACT)
+    request = access_requests.request_access(policy_table, Actor.person("carol@acme.example"), "2002", {})
+    contact = contacts.create_contact(policy_table, Actor.operator("cli"), "2002", CONTACT)
     params = {"login_id": "frank@globex.example", "request_id": request["id"], "contact_id": contact["id"]}
     return params
 

@@ -5,7 +5,7 @@ import pytest
 from authz.accounts.importer import import_data
 from models import directory
 from models.db import db, is_postgres
-from models.schema import login_key
+from models.identifiers import login_key
 
 
 def test_a_member_comes_back_with_its_role_and_every_stored_level(make):

@@ -6,10 +6,11 @@ import sqlite3
 
 import pytest
 
-from authz.service.facade import AuthzService
+from models.errors import StoreUnavailable
+from tests.workers import Worker
 from models import directory
 from models.db import db
-from models.schema import login_key
+from models.identifiers import login_key
 from models.snapshot import ReadSnapshot
 from tests.integration.server import wait_until
 
@@ -42,7 +43,7 @@ def test_a_member_read_after_a_poll_is_as_new_as_the_poll(settings, make):
     must also end it, or the stale row would be cached until the next change."""
     site = make.site()
     login, other = make.member(site), make.member(site)
-    worker = AuthzService.start(settings)
+    worker = Worker(settings)
     check = {"user": login, "site": site, "action": "view_reports"}
     assert worker.check({**check, "user": other})["allowed"] is False  # opens the snapshot
     assert worker.snapshot.holding
@@ -84,7 +85,7 @@ def test_the_idle_thread_ends_it_and_checkpoints_can_then_finish(make):
 
 def test_its_connection_refuses_writes(make):
     snapshot = ReadSnapshot()
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    with pytest.raises(StoreUnavailable, match="readonly"):
         snapshot.rows(lambda param: "DELETE FROM member_lookup", ())
 
 
@@ -92,8 +93,9 @@ def test_after_a_driver_error_the_next_read_starts_afresh(make):
     site = make.site()
     login = make.member(site, reporting="view")
     snapshot = ReadSnapshot()
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreUnavailable) as failed:
         snapshot.rows(lambda param: "SELECT * FROM no_such_table", ())
+    assert isinstance(failed.value.__cause__, sqlite3.OperationalError)
     assert not snapshot.holding
     assert reporting_level(snapshot, login, site) == "view"
 

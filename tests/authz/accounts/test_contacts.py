@@ -6,10 +6,16 @@ from datetime import datetime, timedelta
 import pytest
 
 from authz.audit import trail
-from authz.accounts.authority import Actor, NotPermitted
-from authz.accounts.contacts import (CONTACT_TYPES, FIELDS, REMINDER_INTERVAL, create_contact, delete_contact,
-                            list_contacts, mark_reviewed, overdue_sites, replace_contact, send_review_reminders)
+from authz.accounts.authority import NotPermitted
+from authz.accounts.contacts import CONTACT_TYPES, FIELDS, REMINDER_INTERVAL
+from authz.contract.actors import Actor
+from tests.drive import contacts
+
+create_contact, delete_contact, list_contacts, mark_reviewed, overdue_sites, replace_contact, send_review_reminders = (
+    contacts.create_contact, contacts.delete_contact, contacts.list_contacts, contacts.mark_reviewed,
+    contacts.overdue_sites, contacts.replace_contact, contacts.send_review_reminders)
 from authz.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from models.identifiers import login_key
 from models.contacts import ContactReview, SiteContact
 from models.outbox import OutboxMessage
 from models.schema import Person
@@ -139,12 +145,12 @@ def test_delete_is_audited_with_what_was_deleted(demo, policy_table):
 
 
 def test_a_contact_email_is_not_anybodys_notification_email(demo, policy_table):
-    alice = Person.by_login("alice@acme.example")
+    alice = Person.by_key(login_key("alice@acme.example"))
     alice.notification_email = "alice.alerts@acme.example"
     alice.save()
     contact_id = create_contact(policy_table, ALICE, "1001", body(email="alice@acme.example"))["id"]
     replace_contact(policy_table, ALICE, "1001", contact_id, body(email="alice.new@acme.example"))
-    alice = Person.by_login("alice@acme.example")
+    alice = Person.by_key(login_key("alice@acme.example"))
     assert (alice.email, alice.notification_email) == ("alice@acme.example", "alice.alerts@acme.example")
     assert SiteContact.get_by_id(contact_id).email == "alice.new@acme.example"
 
@@ -238,7 +244,7 @@ def test_overdue_lists_sites_never_reviewed_or_reviewed_too_long_ago(make, polic
 
 
 def test_reminders_go_to_the_primarys_notification_address_once_per_period(demo, policy_table):
-    erin = Person.by_login("erin@globex.example")
+    erin = Person.by_key(login_key("erin@globex.example"))
     erin.notification_email = "erin.alerts@globex.example"
     erin.save()
     create_contact(policy_table, ERIN, "2002", body(email="contacts-desk@globex.example", contact_types=["primary"]))

@@ -4,6 +4,7 @@ import pytest
 
 from authz.errors import ImportInvalid
 from authz.accounts.importer import import_data
+from models.identifiers import login_key
 from models.schema import Membership, MembershipLevel, Person, Site
 
 SITE = {"number": "7", "name": "Seven"}
@@ -23,7 +24,7 @@ def test_import_creates_sites_people_memberships_and_levels(database, policy_tab
         {"site": "7", "user": "BEN@example.test", "role": "user", "levels": {"reporting": "view", "allocations": "none"}},
     ]}, policy_table)
     assert counts == {"sites": 1, "people": 2, "memberships": 2}
-    ben = Membership.get(Membership.person == Person.by_login("ben@example.test"))
+    ben = Membership.get(Membership.person == Person.by_key(login_key("ben@example.test")))
     assert [(l.application, l.level) for l in ben.levels] == [("reporting", "view")]  # 'none' is not stored
 
 

@@ -432,7 +432,7 @@ def test_cli_deliver_reports_counts_and_survives_smtp_down(cli, database, smtp, 
     queue("fox@example.test", "S2")
 
     code, out, err = cli("notify", "deliver", port=down_port)
-    assert code == 0 and out == "sent 0, failed 1, pending 2\n"
+    assert code == 1 and out == "sent 0, failed 1, pending 2\n"  # non-zero, so cron alerts
     assert "unavailable" in err and "stay pending" in err
 
     code, out, _ = cli("notify", "list", "--status", "pending")

@@ -3,9 +3,9 @@
 import threading
 
 from authz.audit import trail
-from authz.accounts.authority import Actor
+from authz.contract.actors import Actor
 from authz.errors import Conflict
-from authz.accounts.sites import create_site
+from tests.drive import sites
 from models.db import db
 from models.schema import Site
 
@@ -18,7 +18,7 @@ def test_concurrent_creation_of_one_site_has_one_winner(database, policy_table):
     def create():
         barrier.wait()
         try:
-            create_site(policy_table, Actor.operator("cli"), body)
+            sites.create_site(policy_table, Actor.operator("cli"), body)
             outcomes.append("created")
         except Conflict:
             outcomes.append("conflict")

@@ -409,5 +409,5 @@ def test_cli_list_refuses_a_limit_out_of_range(cli):
     with pytest.raises(SystemExit) as exit_info:
         cli("audit", "list", "--limit", "0")
     assert exit_info.value.code == 2
-    code, _, err = cli("audit", "list", "--limit", str(trail.MAX_PAGE + 1))
+    code, _, err = cli("audit", "list", "--limit", str(trail.MAX_PAGE + 1))  # the trail's own bound
     assert code == 2 and "limit must be" in err

@@ -1,8 +1,8 @@
 """Caches follow the change log: a change committed anywhere stops being
 served by every worker after one poll, or at once for a caller who names
-the change seq it needs. Two AuthzService objects stand for two workers."""
+the change seq it needs. Two Worker objects stand for two workers."""
 
-from authz.service.facade import AuthzService
+from tests.workers import Worker
 from models import directory
 
 CHECK = {"user": "carol@acme.example", "site": "1001", "action": "request_media"}
@@ -13,7 +13,7 @@ def set_carol_purchase_level(make, level):
 
 
 def test_a_change_through_one_worker_is_seen_by_another_that_asks_for_it(settings, demo, make):
-    worker_a, worker_b = AuthzService.start(settings), AuthzService.start(settings)
+    worker_a, worker_b = Worker(settings), Worker(settings)
     assert worker_b.check(CHECK)["allowed"] is False  # cached in b
     set_carol_purchase_level(make, "media")  # committed by someone else
     seq = directory.latest_change_seq()
@@ -25,7 +25,7 @@ def test_a_change_through_one_worker_is_seen_by_another_that_asks_for_it(setting
 
 def test_the_poll_interval_bounds_staleness(settings, demo, make):
     now = [0.0]
-    worker = AuthzService.start(settings)
+    worker = Worker(settings)
     worker.feed._clock = lambda: now[0]
     worker.feed._next_poll = 0.0
     assert worker.check(CHECK)["allowed"] is False
@@ -35,7 +35,7 @@ def test_the_poll_interval_bounds_staleness(settings, demo, make):
 
 
 def test_a_change_drops_only_the_entries_it_names(settings, demo):
-    worker = AuthzService.start(settings)
+    worker = Worker(settings)
     fetched = []
     real_fetch = worker.members._fetch
     worker.members._fetch = lambda *key: fetched.append(key) or real_fetch(*key)
@@ -50,7 +50,7 @@ def test_a_change_drops_only_the_entries_it_names(settings, demo):
 
 
 def test_absences_are_cached_and_invalidated_too(settings, demo, make):
-    worker = AuthzService.start(settings)
+    worker = Worker(settings)
     newcomer = {"user": "newcomer@example.test", "site": "1001", "action": "view_reports"}
     assert worker.check(newcomer)["reason"]["code"] == "unknown_user"
     make.member("1001", "newcomer@example.test", reporting="view")
@@ -59,7 +59,7 @@ def test_absences_are_cached_and_invalidated_too(settings, demo, make):
 
 def test_the_cache_is_bounded(settings, demo):
     from dataclasses import replace
-    worker = AuthzService.start(replace(settings, cache_size=2))
+    worker = Worker(replace(settings, cache_size=2))
     for user in ("alice@acme.example", "bob@acme.example", "carol@acme.example", "dana.diaz"):
         worker.check({**CHECK, "user": user})
     assert len(worker.members) == 2

@@ -9,7 +9,7 @@ import pytest
 
 from authz.errors import PolicyInvalid
 from authz.authn.keys import create_key
-from authz.service.facade import AuthzService
+from tests.workers import Worker
 from tests.conftest import POLICY_DIR
 
 MEDIA = {"user": "carol@acme.example", "site": "1001", "action": "request_media"}
@@ -28,7 +28,7 @@ def policy_dir(tmp_path):
 @pytest.fixture
 def worker(settings, policy_dir, tmp_path, demo, make):
     make.member("1001", "carol@acme.example", purchase_download="media")
-    service = AuthzService.start(replace(settings, policy_dir=policy_dir, state_dir=tmp_path / "state"))
+    service = Worker(replace(settings, policy_dir=policy_dir, state_dir=tmp_path / "state"))
     return service
 
 
@@ -95,7 +95,7 @@ def test_unchanged_files_are_not_rebuilt(worker):
 def test_a_restarting_worker_falls_back_to_the_last_good_policy(worker, policy_dir, settings, tmp_path):
     good = worker.table.version
     edit(policy_dir, "# end-of-policy", "")
-    restarted = AuthzService.start(replace(settings, policy_dir=policy_dir, state_dir=tmp_path / "state"))
+    restarted = Worker(replace(settings, policy_dir=policy_dir, state_dir=tmp_path / "state"))
     assert restarted.table.version == good
     status = restarted.policy()
     assert status["active"]["source"] == "last good snapshot"
@@ -105,14 +105,14 @@ def test_a_restarting_worker_falls_back_to_the_last_good_policy(worker, policy_d
 def test_with_no_good_policy_ever_a_worker_refuses_to_start(settings, policy_dir, tmp_path):
     edit(policy_dir, "# end-of-policy", "")
     with pytest.raises(PolicyInvalid):
-        AuthzService.start(replace(settings, policy_dir=policy_dir, state_dir=tmp_path / "fresh-state"))
+        Worker(replace(settings, policy_dir=policy_dir, state_dir=tmp_path / "fresh-state"))
 
 
 def test_reload_route_needs_the_policy_scope_and_reports(worker, policy_dir):
     from falcon import testing
 
     from api.app import create_app
-    client = testing.TestClient(create_app(worker))
+    client = testing.TestClient(create_app(worker.service))
     check_key, policy_key = create_key("c", "check")[0], create_key("p", "policy")[0]
     assert client.simulate_post("/v1/policy/reload", headers={"Authorization": f"Bearer {check_key}"}).status_code == 403
     auth = {"Authorization": f"Bearer {policy_key}"}

@@ -5,6 +5,8 @@ import itertools
 
 import pytest
 
+from authz.contract.checks import Reason
+
 LEVELS = {
     "purchase_download": ["none", "downloads", "media", "full"],
     "reporting": ["none", "view"],
@@ -67,13 +69,13 @@ def test_cell_matches_reference(policy_table, role, action, level):
     verdict = policy_table.verdict(role, action, level)
     assert verdict.allowed is reference(role, action, level)
     if verdict.allowed:
-        assert verdict.reason["rule"].startswith("p, ")
-        assert verdict.reason["source"].startswith("policy.csv:")
+        assert verdict.reason.rule.startswith("p, ")
+        assert verdict.reason.source.startswith("policy.csv:")
     elif role == "user" and MINIMUM[action][0] in ACCOUNT_MANAGEMENT:
-        assert verdict.reason["code"] == "role_may_not_hold"
+        assert verdict.reason.code == "role_may_not_hold"
     else:
-        assert verdict.reason == {"code": "level_too_low", "role": role, "application": MINIMUM[action][0],
-                                  "level": level, "required_level": MINIMUM[action][1]}
+        assert verdict.reason == Reason("level_too_low", role=role, application=MINIMUM[action][0], level=level,
+                                        required_level=MINIMUM[action][1])
 
 
 def test_table_covers_exactly_the_reference(policy_table):
@@ -84,4 +86,4 @@ def test_table_covers_exactly_the_reference(policy_table):
 
 def test_unknown_role_or_level_is_denied(policy_table):
     assert policy_table.verdict("superuser", "view_reports", "view").allowed is False
-    assert policy_table.verdict("user", "view_reports", "admin").reason["code"] == "unknown_level"
+    assert policy_table.verdict("user", "view_reports", "admin").reason.code == "unknown_level"

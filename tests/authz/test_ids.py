@@ -3,7 +3,7 @@
 import os
 import re
 
-from authz.decisions.point import unique_id
+from authz.ids import unique_id
 
 
 def test_ids_are_32_hex_digits_and_never_repeat():

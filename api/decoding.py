@@ -1,0 +1,81 @@
+"""Requests into the contract's types, and answers out of them (msgspec).
+
+A body, a query string or a path parameter that does not fit its type is
+answered 400 naming the field (`checks[3].action`); a body of a DomainRecord
+type (a contact saved whole, a denial's reason) answers a missing or malformed
+field with 422, as the domain's own rules do. Nothing is decoded by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import falcon
+from msgspec import Meta
+
+from authz.contract.common import ActionId, LoginId, SiteNumber
+from authz.contract.parsing import convert, decode, encode
+from authz.errors import InvalidInput, NotFound
+from models.identifiers import passes_beyond_pattern
+
+__all__ = ["PATH_PARAMETERS", "decode", "encode", "path_parameter", "query", "read_body"]
+
+RequestId = Annotated[int, Meta(ge=1, description="An access request's id")]
+ContactId = Annotated[int, Meta(ge=1, description="A contact record's id")]
+
+# Every path parameter of every route, with its type (the OpenAPI document reads this too).
+PATH_PARAMETERS: dict[str, Any] = {
+    "site": SiteNumber,
+    "login_id": LoginId,
+    "action": ActionId,
+    "request_id": RequestId,
+    "contact_id": ContactId,
+}
+_IDENTIFIERS = {"site", "login_id"}  # their rule goes beyond any pattern (models.identifiers)
+# A malformed id: the request's is a malformed request (400); a contact's is a
+# contact that does not exist (404), as it always was.
+_MALFORMED_IDS = {"request_id": lambda text: InvalidInput("the request id must be a positive whole number",
+                                                          field="request_id"),
+                  "contact_id": lambda text: NotFound(f"no contact '{text[:40]}' on this site")}
+
+
+def read_body(req: falcon.Request, kind: type, *, limit: int, optional: bool = False) -> Any:
+    """The JSON body of REQ as KIND. An absent body is KIND's defaults when OPTIONAL,
+    else 400; another media type is 415; more than LIMIT bytes is 413, before
+    anything is read."""
+    length = req.content_length
+    if length is not None and length > limit:
+        raise falcon.HTTPPayloadTooLarge(
+            title="Payload Too Large", description=f"the body is larger than {limit} bytes")
+    if not length and optional and not req.content_type:
+        return kind()
+    media_type = (req.content_type or "").partition(";")[0].strip().lower()
+    if media_type != falcon.MEDIA_JSON:
+        raise falcon.HTTPUnsupportedMediaType(description="the body must be JSON (Content-Type: application/json)")
+    raw = req.bounded_stream.read(limit + 1)
+    if len(raw) > limit:
+        raise falcon.HTTPPayloadTooLarge(
+            title="Payload Too Large", description=f"the body is larger than {limit} bytes")
+    if not raw:
+        if optional:
+            return kind()
+        raise InvalidInput("the body is empty: a JSON object is expected")
+    return decode(raw, kind)
+
+
+def path_parameter(name: str, value: str) -> Any:
+    """A path parameter of a route, checked against its type (PATH_PARAMETERS)."""
+    if name in _MALFORMED_IDS:
+        if not (value.isascii() and value.isdigit() and len(value) <= 18 and int(value) >= 1):
+            raise _MALFORMED_IDS[name](value)
+        return int(value)
+    typed = convert(value, PATH_PARAMETERS[name], field=name, strict=False)
+    if name in _IDENTIFIERS and not passes_beyond_pattern(typed):
+        raise InvalidInput(f"'{name}' must be in Unicode NFC, without control characters or whitespace at "
+                           "either end", field=name)
+    return typed
+
+
+def query(req: falcon.Request, kind: type) -> Any:
+    return convert(req.params, kind, strict=False)
+
+

@@ -1,0 +1,43 @@
+"""Who acts: the party every operation of the service layer is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authz.errors import InvalidInput
+from models.identifiers import login_id_problem
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting on a site (every action checked by the policy), or an
+    operator (the CLI, or a key with the operator scope) who is trusted with
+    every action but is still bound by the rules that protect a site."""
+
+    login_id: str | None
+    audit_name: str
+
+    @classmethod
+    def person(cls, login_id: str, *, field: str = "X-Acting-User") -> "Actor":
+        """The person LOGIN_ID, refused (400 naming FIELD) unless it is an acceptable login id."""
+        problem = login_id_problem(login_id or "")
+        if problem:
+            raise InvalidInput(f"the acting person's login id ({field}) {problem}", field=field)
+        return cls(login_id, login_id)
+
+    @classmethod
+    def operator(cls, name: str) -> "Actor":
+        return cls(None, name)
+
+    @classmethod
+    def operator_key(cls, key_id: str) -> "Actor":
+        """The operator acting through an API key of the operator scope: audited as the key."""
+        return cls(None, f"key:{key_id}")
+
+    @property
+    def is_operator(self) -> bool:
+        return self.login_id is None
+
+
+# The command line acting as an operator (no --as): audited as "cli".
+CLI_OPERATOR = Actor.operator("cli")

@@ -1,0 +1,33 @@
+"""A site's audit trail as its administrators read it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+from authz.contract.common import Timestamp
+
+
+class AuditQuery(Struct, forbid_unknown_fields=True):
+    limit: Annotated[int, Meta(ge=1, le=500)] = 100
+    before: Annotated[int, Meta(ge=1, description="next_before of the previous page")] | None = None
+
+
+class AuditEntry(Struct):
+    seq: int
+    at: Timestamp
+    actor: str
+    site_number: str | None
+    action: str
+    target: str | None
+    outcome: Literal["done", "refused"]
+    before: Any
+    after: Any
+    detail: str | None
+
+
+class AuditPage(Struct):
+    site: str
+    records: list[AuditEntry]
+    next_before: int | None

@@ -1,0 +1,68 @@
+"""Building blocks of the bodies: identifiers, names the policy defines, text,
+pages and the error body.
+
+A type that names something the policy defines (an action, an application, a
+map of levels) carries `x-catalogue` in its JSON schema: the OpenAPI document
+replaces it with the active policy's values (api/openapi.py), because those
+change with the policy, not with the code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from models.identifiers import DESCRIPTION as LOGIN_ID_DESCRIPTION
+from models.identifiers import LOGIN_ID_PATTERN, MAX_LENGTH as LOGIN_ID_MAX, passes_beyond_pattern
+
+LoginId = Annotated[str, Meta(min_length=1, max_length=LOGIN_ID_MAX, pattern=LOGIN_ID_PATTERN,
+                              description=LOGIN_ID_DESCRIPTION, extra_json_schema={"format": "login-id"})]
+# Site numbers follow the same character rules (no control characters, nothing to
+# trim, NFC) but compare exactly.
+SiteNumber = Annotated[str, Meta(min_length=1, max_length=64, pattern=LOGIN_ID_PATTERN,
+                                 description="A site number (compared exactly)",
+                                 extra_json_schema={"format": "site-number"})]
+ActionId = Annotated[str, Meta(min_length=1, max_length=64, description="An action of the policy",
+                               extra_json_schema={"x-catalogue": "actions"})]
+Levels = Annotated[dict[str, str], Meta(description="Application -> level, as the policy names them",
+                                        extra_json_schema={"x-catalogue": "levels"})]
+Role = Literal["primary", "secondary", "user"]
+# The primary role moves only by a transfer: it is never assigned.
+AssignableRole = Literal["secondary", "user"]
+ChangeSeq = Annotated[int, Meta(ge=0, description="A change sequence number: pass one seen in an answer "
+                                                 "as min_change_seq to get an answer at least that fresh")]
+Timestamp = Annotated[str, Meta(description="ISO 8601, UTC")]
+# Free text with something in it; surrounding whitespace is trimmed.
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=r"\S")]
+PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"\S")]
+SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
+Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"\S")]
+PageLimit = Annotated[int, Meta(ge=1, le=1000, description="At most this many (default 100)")]
+
+
+class DomainRecord(Struct, forbid_unknown_fields=True):
+    """A body whose every field is a rule of the domain (a contact saved whole, a
+    denial's one reason): a missing or malformed field is answered 422 naming it,
+    as the domain's own rules are; an unknown field or a body that is not an
+    object is still a malformed request (400)."""
+
+
+class Error(Struct, omit_defaults=True):
+    """Every error answer: a code, a message, and the field at fault where there is one."""
+
+    error: str
+    message: str
+    field: str | UnsetType = UNSET
+    problems: list[str] | UnsetType = UNSET
+
+
+def identifiers_accepted(struct: Struct, *fields: str) -> None:
+    """For a Struct's __post_init__: the part of the login-id rule no pattern can
+    say (NFC, no trailing newline). Raises ValueError("FIELD: ...") as msgspec
+    expects; api/decoding turns it into a 400 naming the field."""
+    for name in fields:
+        value = getattr(struct, name)
+        if isinstance(value, str) and not passes_beyond_pattern(value):
+            raise ValueError(f"{name}: must be in Unicode NFC, without control characters "
+                             "or whitespace at either end")

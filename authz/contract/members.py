@@ -1,0 +1,155 @@
+"""Manage access: a site's members, the user check, sites and the primary role,
+and a person's own profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from authz.contract.common import (
+    AssignableRole, ChangeSeq, EmailAddress, Justification, Levels, LoginId, PageLimit, PersonName,
+    PhoneNumber, Role, SiteName, SiteNumber, Timestamp, identifiers_accepted,
+)
+
+
+class Member(Struct):
+    login_id: str
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    role: Role
+    levels: Levels  # effective: a primary holds the highest of each
+    added_at: Timestamp
+    added_by: str | None
+    change_seq: Annotated[ChangeSeq, Meta(description="On changes: pass as min_change_seq to see it in checks")] \
+        | UnsetType = UNSET
+
+
+class MemberQuery(Struct, forbid_unknown_fields=True):
+    role: Role | None = None
+    q: Annotated[str | None, Meta(description="Search login id, names and email")] = None
+    after: Annotated[str, Meta(max_length=320, description="next_after of the previous page")] = ""
+    limit: PageLimit = 100
+
+
+class MemberPage(Struct):
+    site: str
+    members: list[Member]
+    next_after: str | None
+
+
+class NewMember(Struct, forbid_unknown_fields=True):
+    """A known identity added directly: they get a welcome message."""
+
+    login_id: LoginId
+    email: EmailAddress
+    business_justification: Justification
+    role: AssignableRole
+    levels: Levels | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        identifiers_accepted(self, "login_id")
+
+
+class MemberChange(Struct, forbid_unknown_fields=True):
+    """What to change; levels given are merged into the current ones."""
+
+    email: EmailAddress | UnsetType = UNSET
+    first_name: PersonName | UnsetType = UNSET
+    last_name: PersonName | UnsetType = UNSET
+    phone: PhoneNumber | UnsetType = UNSET
+    role: AssignableRole | UnsetType = UNSET
+    levels: Levels | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if all(getattr(self, name) is UNSET for name in self.__struct_fields__):
+            raise ValueError("the body must name at least one thing to change")
+
+
+class MemberRemoved(Struct):
+    removed: str
+    site: str
+    change_seq: ChangeSeq
+
+
+class UserCheck(Struct):
+    """Is a login id a known identity, and already a member here?"""
+
+    login_id: str
+    known: bool
+    member: bool
+
+
+class NewPrimary(Struct, forbid_unknown_fields=True):
+    login_id: LoginId
+    email: EmailAddress
+    first_name: PersonName | UnsetType = UNSET
+    last_name: PersonName | UnsetType = UNSET
+    phone: PhoneNumber | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        identifiers_accepted(self, "login_id")
+
+
+class NewSite(Struct, forbid_unknown_fields=True):
+    """A site with its primary contact (an existing identity, or one made from these details)."""
+
+    number: SiteNumber
+    name: SiteName
+    primary: NewPrimary
+
+    def __post_init__(self) -> None:
+        identifiers_accepted(self, "number")
+
+
+class SiteCreated(Struct):
+    number: str
+    name: str
+    primary: str
+    change_seq: ChangeSeq
+
+
+class SiteSummary(Struct):
+    number: str
+    name: str
+    primary: str | None
+    secondaries: int
+    users: int
+
+
+class SiteList(Struct):
+    sites: list[SiteSummary]
+
+
+class PrimaryTransfer(Struct, forbid_unknown_fields=True):
+    to: Annotated[LoginId, Meta(description="Login id of a member of the site")]
+    former_primary_role: AssignableRole = "secondary"
+
+    def __post_init__(self) -> None:
+        identifiers_accepted(self, "to")
+
+
+class PrimaryTransferred(Struct):
+    site: str
+    primary: str
+    former_primary: str
+    former_primary_role: AssignableRole
+    change_seq: ChangeSeq
+
+
+class Profile(Struct):
+    login_id: str
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    notification_email: Annotated[str | None, Meta(description="Where messages go; null: the email")]
+
+
+class NotificationEmail(Struct, forbid_unknown_fields=True):
+    """Set (or, with null, clear: messages then go to the login email) one's own notification email."""
+
+    notification_email: Annotated[str, Meta(max_length=320, pattern=r"^\s*\S*@\S*\s*$")] | None
+

@@ -1,0 +1,97 @@
+"""Operations of the people who run the service: API keys, the outbox, data
+loads, and the audit chain as a whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from authz.accounts import importer, notifications
+from authz.audit import trail
+from authz.contract.actors import CLI_OPERATOR
+from authz.authn import keys
+from authz.authn.keys import Caller, KeyInfo
+from authz.contract.audit import AuditEntry
+from authz.service.operation import operation
+from authz.service.runtime import Runtime
+from models.schema import Site
+
+import msgspec
+
+
+class CallerService:
+    """Who calls: API keys, verified on every request."""
+
+    def __init__(self, runtime: Runtime):
+        self._rt = runtime
+
+    @operation
+    def authenticate(self, authorization: str | None) -> Caller:
+        """The caller of an `Authorization` header, or Unauthenticated. Also where a
+        worker catches up with policy files and the change log (at most once per
+        interval), before anything of the request is decided."""
+        self._rt.policy.maybe_reload()
+        self._rt.feed.refresh()
+        return self._rt.keys.verify(authorization)
+
+    @operation
+    def create_key(self, name: str, scope: str, actor: str = CLI_OPERATOR.audit_name) -> tuple[str, KeyInfo]:
+        """A new key: its plaintext (shown once, never stored) and what is kept of it."""
+        return keys.create_key(name, scope, actor)
+
+    @operation
+    def list_keys(self) -> list[KeyInfo]:
+        return keys.list_keys()
+
+    @operation
+    def revoke_key(self, key_id: str, actor: str = CLI_OPERATOR.audit_name) -> KeyInfo:
+        return keys.revoke_key(key_id, actor)
+
+
+class OutboxService:
+    def __init__(self, runtime: Runtime):
+        self._rt = runtime
+
+    @operation
+    def present(self) -> bool:
+        return notifications.outbox_present()
+
+    @operation
+    def deliver(self, limit: int) -> notifications.DeliveryReport:
+        s = self._rt.settings
+        return notifications.deliver(s.smtp_host, s.smtp_port, s.mail_from, limit=limit)
+
+    @operation
+    def messages(self, status: str | None, limit: int) -> list[notifications.OutboxEntry]:
+        return notifications.list_messages(status=status, limit=limit)
+
+
+class DataService:
+    def __init__(self, runtime: Runtime):
+        self._rt = runtime
+
+    @operation
+    def import_file(self, path: Path) -> dict[str, int]:
+        """Sites, people and memberships from a YAML file, all or nothing."""
+        return importer.import_file(path, self._rt.table)
+
+    @operation
+    def load_demo(self, path: Path) -> bool:
+        """Load PATH into an empty database; False (nothing loaded) if it has sites."""
+        if Site.select().exists():
+            return False
+        importer.import_file(path, self._rt.table)
+        return True
+
+
+class AuditService:
+    """The whole trail, for operators (a site's own trail: SiteAuditService)."""
+
+    @operation
+    def verify(self) -> trail.VerifyReport:
+        return trail.verify()
+
+    @operation
+    def records(self, site: str | None, limit: int, before: int | None) -> list[AuditEntry]:
+        rows = trail.page(site, limit=limit, before_seq=before) if site else \
+            trail.page_all(limit=limit, before_seq=before)
+        return msgspec.convert(rows, list[AuditEntry])

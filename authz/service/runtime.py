@@ -1,0 +1,134 @@
+"""What one worker (or one command) holds while it serves: the active policy,
+the change feed, the member cache and the key ring. Built once, never at import."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Protocol
+
+from authz.authn.keys import KeyRing
+from authz.config import Settings
+from authz.decisions.freshness import ChangeFeed
+from authz.decisions.member_cache import MemberCache
+from authz.decisions.point import DecisionPoint
+from authz.decisions.reload import Attempt, PolicyReloader, now_iso
+from authz.engine.acceptance import accept_policy
+from authz.engine.table import DecisionTable
+from authz.errors import PolicyInvalid
+from models import directory
+from models.directory import Change
+from models.snapshot import ReadSnapshot
+
+log = logging.getLogger("authz")
+
+
+class ActivePolicy(Protocol):
+    """Where the decision table in force comes from."""
+
+    table: DecisionTable
+
+    def maybe_reload(self) -> None: ...
+    def reload(self, trigger: str) -> Attempt: ...
+    def request_reload_everywhere(self) -> None: ...
+    def status(self) -> dict: ...
+
+
+class FixedPolicy:
+    """A command's policy: accepted once, when first needed (a command that does not
+    decide anything never reads it); a reload accepts it again."""
+
+    def __init__(self, policy_dir: Path):
+        self._policy_dir = policy_dir
+        self._table: DecisionTable | None = None
+        self._since = now_iso()
+        self._last: Attempt | None = None
+
+    @property
+    def table(self) -> DecisionTable:
+        if self._table is None:
+            self._table = accept_policy(self._policy_dir)
+        return self._table
+
+    def maybe_reload(self) -> None:
+        pass
+
+    def reload(self, trigger: str) -> Attempt:
+        try:
+            self._table = accept_policy(self._policy_dir)
+        except PolicyInvalid as exc:
+            self._last = Attempt(now_iso(), trigger, False, None, tuple(str(p) for p in exc.problems))
+        else:
+            self._last = Attempt(now_iso(), trigger, True, self.table.version, ())
+        return self._last
+
+    def request_reload_everywhere(self) -> None:
+        pass
+
+    def status(self) -> dict:
+        return {"active": {"version": self.table.version, "since": self._since, "source": "configured"},
+                "last_attempt": asdict(self._last) if self._last else None, "workers": []}
+
+
+class LivePolicy:
+    """A server worker's policy: hot-reloaded by PolicyReloader (decisions/reload.py)."""
+
+    def __init__(self, settings: Settings):
+        state_dir = settings.state_dir or Path(tempfile.mkdtemp(prefix="authz-state-"))
+        self._reloader = PolicyReloader(settings.policy_dir, state_dir, settings.policy_poll_ms / 1000,
+                                        apply=self._use)
+        self.table: DecisionTable = self._reloader.start()
+        log.info("policy %s active (from %s)", self.table.version, self._reloader.active_source)
+
+    def _use(self, table: DecisionTable) -> None:
+        self.table = table  # one reference assignment: requests see the old or the new table whole
+
+    def maybe_reload(self) -> None:
+        self._reloader.maybe_reload()
+
+    def reload(self, trigger: str) -> Attempt:
+        return self._reloader.reload(trigger)
+
+    def request_reload_everywhere(self) -> None:
+        self._reloader.request_reload_everywhere()
+
+    def status(self) -> dict:
+        return self._reloader.status()
+
+
+class _ChangeLog:
+    """The change log, as the feed reads it. Each read of the log first ends the
+    read snapshot, so member reads after a poll are at least as new as the poll."""
+
+    def __init__(self, snapshot: ReadSnapshot):
+        self._snapshot = snapshot
+
+    def latest(self) -> int:
+        self._snapshot.renew()
+        return directory.latest_change_seq()
+
+    def since(self, seq: int, limit: int) -> list[Change]:
+        self._snapshot.renew()
+        return directory.changes_since(seq, limit)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, policy: ActivePolicy):
+        self.settings = settings
+        self.policy = policy
+        self.snapshot = ReadSnapshot()
+        self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000)
+        self.members = MemberCache(partial(directory.fetch_member, rows=self.snapshot.rows),
+                                   partial(directory.why_absent, rows=self.snapshot.rows), settings.cache_size)
+        self.keys = KeyRing()
+        self.feed.subscribe(self.members.on_changes)
+        self.feed.subscribe(self.keys.on_changes)
+        self.point = DecisionPoint(self.members)
+
+    @property
+    def table(self) -> DecisionTable:
+        """The policy in force now: read it once per operation."""
+        return self.policy.table
