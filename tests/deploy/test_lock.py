@@ -69,8 +69,11 @@ def test_the_lock_is_closed_under_dependencies():
             requirement = Requirement(text)
             if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
                 continue
-            assert canonicalize_name(requirement.name) in entries, \
+            needed = canonicalize_name(requirement.name)
+            assert needed in entries, \
                 f"{name} {version} needs {requirement}, which is not locked: run deploy/lock.sh"
+            assert requirement.specifier.contains(entries[needed][0], prereleases=True), \
+                f"{name} {version} needs {requirement}, the lock has {entries[needed][0]}"
     assert checked >= len(project_dependencies()) // 2, "too few locked versions installed to check"
 
 
