@@ -369,11 +369,9 @@ def application_sources() -> Iterator[Path]:
     """The application's Python files (not tests, benchmarks or the venv) and the gunicorn
     configuration in deploy/."""
     skip = {"tests", "bench", "deploy", "build", "policies", "var"}
-    for path in sorted(REPO.glob("*/**/*.py")):
-        top = path.relative_to(REPO).parts[0]
-        if top in skip or top.startswith(".") or top.endswith(".egg-info"):
-            continue
-        yield path
+    for top in sorted(REPO.iterdir()):
+        if top.is_dir() and not (top.name in skip or top.name.startswith(".") or top.name.endswith(".egg-info")):
+            yield from sorted(top.rglob("*.py"))
     yield DEPLOY / "gunicorn.conf.py"
 
 
