@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test bench clean
+.PHONY: run test bench lock clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# deploy/requirements.lock (the image's hashed dependencies) from pyproject.toml
+lock:
+	PYTHON=$(PYTHON) deploy/lock.sh
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
