@@ -69,7 +69,8 @@ class _Document:
 
 
 def create_app(service: Service) -> falcon.App:
-    app = falcon.App(middleware=[middleware.RequestTrace(), middleware.Authenticate(service)])
+    stack: list[Any] = [middleware.RequestTrace(), middleware.Authenticate(service)]
+    app = falcon.App(middleware=stack)
     app.req_options.strip_url_path_trailing_slash = True
     for template, resource in routes(service):
         app.add_route(template, resource)

@@ -14,8 +14,9 @@ metrics) sets `resp` itself and returns None."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import falcon
 
@@ -31,16 +32,24 @@ class Endpoint:
     body_optional: bool = False
     query: type | None = None
     # status -> when it is answered (and, for an answer that is not an Error body, its type)
-    errors: dict[int, str | tuple[str, Any]] = field(default_factory=dict)
+    errors: Mapping[int, str | tuple[str, Any]] = field(default_factory=dict)
     media_type: str | None = None  # a non-JSON answer (text/csv, text/plain)
     description: str | None = None
 
 
-def endpoint(summary: str, *, returns: Any = None, status: int = 200, body: type | None = None,
-             body_optional: bool = False, query: type | None = None, errors: dict[int, str | tuple[str, Any]] | None = None,
-             media_type: str | None = None, description: str | None = None) -> Callable[[Callable], Callable]:
-    spec = Endpoint(summary, returns, status, body, body_optional, query, dict(errors or {}), media_type,
-                    description)
+def endpoint(
+    summary: str,
+    *,
+    returns: Any = None,
+    status: int = 200,
+    body: type | None = None,
+    body_optional: bool = False,
+    query: type | None = None,
+    errors: Mapping[int, str | tuple[str, Any]] | None = None,
+    media_type: str | None = None,
+    description: str | None = None,
+) -> Callable[[Callable], Callable]:
+    spec = Endpoint(summary, returns, status, body, body_optional, query, dict(errors or {}), media_type, description)
     http_status = falcon.code_to_http_status(status)
 
     def wrap(responder: Callable) -> Callable:
@@ -56,6 +65,8 @@ def endpoint(summary: str, *, returns: Any = None, status: int = 200, body: type
             if result is not None:
                 resp.data = decoding.encode(result)
                 resp.content_type = falcon.MEDIA_JSON
+
         respond.endpoint = spec  # type: ignore[attr-defined]  # read by api/openapi.py
         return respond
+
     return wrap

@@ -53,18 +53,27 @@ def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError,
     if isinstance(exc, StoreConflict):
         _answer(resp, falcon.HTTP_409, Error("conflict", "the change conflicts with another one; try again"))
         return
-    log.error("database unavailable on %s %s (request %s): %s", req.method, req.path,
-              getattr(req.context, "request_id", "-"), exc)
+    log.error(
+        "database unavailable on %s %s (request %s): %s",
+        req.method,
+        req.path,
+        getattr(req.context, "request_id", "-"),
+        exc,
+    )
     resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
-    _answer(resp, falcon.HTTP_503, Error("unavailable", "the database is unavailable; nothing was decided "
-                                                        "or changed; try again"))
+    _answer(
+        resp,
+        falcon.HTTP_503,
+        Error("unavailable", "the database is unavailable; nothing was decided or changed; try again"),
+    )
 
 
 def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
     if isinstance(exc, falcon.HTTPError):  # falcon's own (404 route, 405, 413, 415)
         raise exc
-    log.exception("unexpected error on %s %s (request %s)", req.method, req.path,
-                  getattr(req.context, "request_id", "-"))
+    log.exception(
+        "unexpected error on %s %s (request %s)", req.method, req.path, getattr(req.context, "request_id", "-")
+    )
     _answer(resp, falcon.HTTP_500, Error("internal", "internal error; nothing was decided or changed"))
 
 

@@ -51,8 +51,10 @@ class Authenticate:
             return
         caller = self._service.callers.authenticate(req.env.get("HTTP_AUTHORIZATION"))
         if caller.scope not in resource.scopes:
-            raise Forbidden(f"this key's scope '{caller.scope}' may not call this route "
-                            f"(needs one of: {', '.join(sorted(resource.scopes))})")
+            raise Forbidden(
+                f"this key's scope '{caller.scope}' may not call this route "
+                f"(needs one of: {', '.join(sorted(resource.scopes))})"
+            )
         req.context.caller = caller
         if caller.scope == "admin":
             req.context.actor = Actor.person(req.env.get("HTTP_X_ACTING_USER") or "")

@@ -6,28 +6,38 @@ document cannot drift from what the server does."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from api.decoding import PATH_PARAMETERS
 from api.endpoint import Endpoint
-from authz.contract.common import Error, LoginId
+from authz.contract.common import Error, LoginId, SiteNumber
 from authz.contract.policy import PolicyDescription
 from models.identifiers import DESCRIPTION as LOGIN_ID_DESCRIPTION
+from models.identifiers import LOGIN_ID_PATTERN
 
 VERSION = "0.1.0"
 METHODS = ("get", "post", "put", "patch", "delete")
 _REF = "#/components/schemas/{name}"
-_ACTING = {"name": "X-Acting-User", "in": "header", "required": False,
-           "description": "Login id of the person acting (required with an admin-scope key; an operator-scope "
-                          "key acts as itself). " + LOGIN_ID_DESCRIPTION}
+_ACTING = {
+    "name": "X-Acting-User",
+    "in": "header",
+    "required": False,
+    "description": "Login id of the person acting (required with an admin-scope key; an operator-scope "
+    "key acts as itself). " + LOGIN_ID_DESCRIPTION,
+}
 
 
 def build_document(routes: Iterable[tuple[str, Any]], policy: PolicyDescription) -> dict[str, Any]:
     """The document for ROUTES ((uri template, resource) pairs) under POLICY."""
-    operations = [(path, method, resource, getattr(resource, f"on_{method}").endpoint)
-                  for path, resource in routes for method in METHODS if hasattr(resource, f"on_{method}")]
+    operations = [
+        (path, method, resource, getattr(resource, f"on_{method}").endpoint)
+        for path, resource in routes
+        for method in METHODS
+        if hasattr(resource, f"on_{method}")
+    ]
     types = _types(spec for _, _, _, spec in operations)
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
     paths: dict[str, dict[str, Any]] = {}
@@ -35,11 +45,13 @@ def build_document(routes: Iterable[tuple[str, Any]], policy: PolicyDescription)
         paths.setdefault(path, {})[method] = _operation(path, method, resource, spec, components)
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "authz: site authorization service", "version": VERSION,
-                 "description": f"Policy version {policy.version}: the names of actions, applications and "
-                                "levels below are this policy's."},
-        "components": {"schemas": components,
-                       "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+        "info": {
+            "title": "authz: site authorization service",
+            "version": VERSION,
+            "description": f"Policy version {policy.version}: the names of actions, applications and "
+            "levels below are this policy's.",
+        },
+        "components": {"schemas": components, "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
         "security": [{"apiKey": []}],
         "paths": paths,
     }
@@ -68,19 +80,26 @@ def _operation(path: str, method: str, resource: Any, spec: Endpoint, components
     if resource.public:
         operation["security"] = []
     if spec.body is not None:
-        operation["requestBody"] = {"required": not spec.body_optional, "content": {
-            "application/json": {"schema": _ref(spec.body)}}}
+        operation["requestBody"] = {
+            "required": not spec.body_optional,
+            "content": {"application/json": {"schema": _ref(spec.body)}},
+        }
     return operation
 
 
 def _parameters(path: str, resource: Any, spec: Endpoint, components: dict[str, Any]) -> list[dict]:
-    parameters = [{"name": name, "in": "path", "required": True, "schema": msgspec.json.schema(kind)}
-                  for name, kind in PATH_PARAMETERS.items() if f"{{{name}}}" in path]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": msgspec.json.schema(kind)}
+        for name, kind in PATH_PARAMETERS.items()
+        if f"{{{name}}}" in path
+    ]
     if spec.query is not None:
         schema = components[spec.query.__name__]
         required = set(schema.get("required", ()))
-        parameters += [{"name": name, "in": "query", "required": name in required, "schema": prop}
-                       for name, prop in schema["properties"].items()]
+        parameters += [
+            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema["properties"].items()
+        ]
     if "admin" in resource.scopes:
         parameters.append({**_ACTING, "schema": msgspec.json.schema(LoginId)})
     return parameters
@@ -95,8 +114,7 @@ def _responses(spec: Endpoint) -> dict[str, Any]:
     responses = {str(spec.status): success}
     for status, value in sorted(spec.errors.items()):
         description, kind = value if isinstance(value, tuple) else (value, Error)
-        responses[str(status)] = {"description": description,
-                                  "content": {"application/json": {"schema": _ref(kind)}}}
+        responses[str(status)] = {"description": description, "content": {"application/json": {"schema": _ref(kind)}}}
     return responses
 
 
@@ -105,14 +123,22 @@ def _ref(kind: Any) -> dict[str, str]:
 
 
 def _with_catalogue(document: dict[str, Any], policy: PolicyDescription) -> dict[str, Any]:
-    """Replace every `x-catalogue` schema with the policy's own values."""
+    """Replace every `x-catalogue` schema with the policy's own values, and every
+    identifier (format login-id or site-number) with one shared schema that
+    carries the character rule's (long) pattern once."""
     actions = [action.id for app in policy.applications for action in app.actions]
-    levels = {"type": "object", "additionalProperties": False,
-              "properties": {app.id: {"type": "string", "enum": [level.id for level in app.levels]}
-                             for app in policy.applications}}
+    levels = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            app.id: {"type": "string", "enum": [level.id for level in app.levels]} for app in policy.applications
+        },
+    }
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
+            if node.get("format") in _IDENTIFIER_SCHEMAS and node.get("type") == "string":
+                return {"$ref": _REF.format(name=_IDENTIFIER_SCHEMAS[node["format"]])}
             kind = node.get("x-catalogue")
             if kind == "actions":
                 return {"type": "string", "enum": actions, "description": node.get("description", "")}
@@ -122,4 +148,17 @@ def _with_catalogue(document: dict[str, Any], policy: PolicyDescription) -> dict
         if isinstance(node, list):
             return [walk(item) for item in node]
         return node
-    return walk(document)
+
+    done = walk(document)
+    done["components"]["schemas"].update(_identifier_schemas())
+    return done
+
+
+_IDENTIFIER_SCHEMAS = {"login-id": "LoginId", "site-number": "SiteNumber"}
+
+
+def _identifier_schemas() -> dict[str, Any]:
+    return {
+        "LoginId": {**msgspec.json.schema(LoginId), "pattern": LOGIN_ID_PATTERN},
+        "SiteNumber": {**msgspec.json.schema(SiteNumber), "pattern": LOGIN_ID_PATTERN},
+    }

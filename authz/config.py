@@ -4,9 +4,9 @@ of the setting that is wrong. Every setting is documented in the README."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ class Settings:
     max_body_bytes: int = 1 << 20  # a larger request body is refused (413) before it is read
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         return cls(
             database_url=env.get("DATABASE_URL", cls.database_url),
             policy_dir=Path(env.get("AUTHZ_POLICY_DIR", str(cls.policy_dir))),

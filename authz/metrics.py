@@ -16,6 +16,7 @@ import atexit
 import bisect
 import os
 import threading
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -34,19 +35,20 @@ class Tally:
     def __init__(self, interval: float | None = FLUSH_SECONDS):
         self._interval = interval  # None: only explicit flushes (tests)
         self._flush_lock = threading.Lock()
-        self._counts: dict[object, float] = {}  # counter child -> running total
-        self._observations: dict[object, list[float]] = {}  # histogram child -> per-bucket counts, then the sum
-        self._written: dict[object, float | list[float]] = {}  # child -> its totals as last written
+        self._counts: dict[Any, float] = {}  # counter child -> running total
+        self._observations: dict[Any, list[float]] = {}  # histogram child -> per-bucket counts, then the sum
+        self._counted: dict[Any, float] = {}  # counter child -> its total as last written
+        self._observed: dict[Any, list[float]] = {}  # histogram child -> its slots as last written
         self._flushing = False  # whether this process has its flush thread
         os.register_at_fork(after_in_child=self._forked)
 
-    def count(self, child, amount: float = 1) -> None:
+    def count(self, child: Any, amount: float = 1) -> None:
         counts = self._counts
         counts[child] = counts.get(child, 0) + amount
         if not self._flushing and self._interval:
             self._start_flusher()
 
-    def observe(self, child, value: float) -> None:
+    def observe(self, child: Any, value: float) -> None:
         slots = self._observations.get(child)
         if slots is None:
             slots = self._observations[child] = [0.0] * (len(child._upper_bounds) + 1)
@@ -58,28 +60,30 @@ class Tally:
     def flush(self) -> None:
         with self._flush_lock:
             for child, total in list(self._counts.items()):  # list(): one step under the GIL
-                added = total - self._written.get(child, 0)
+                added = total - self._counted.get(child, 0)
                 if added:
                     child.inc(added)
-                    self._written[child] = total
+                    self._counted[child] = total
             for child, slots in list(self._observations.items()):
                 now = slots.copy()
-                before = self._written.get(child) or [0.0] * len(now)
+                before = self._observed.get(child) or [0.0] * len(now)
                 # What Histogram.observe does, once per bucket instead of once per observation.
                 # prometheus_client has kept these attributes since 0.4; tests/api/test_metrics.py
                 # reads the exposition back, so a change there fails the suite.
-                for bucket, total, written in zip(child._buckets, now, before):
+                for bucket, total, written in zip(
+                    child._buckets, now, before, strict=False
+                ):  # the slots end with the sum
                     if total != written:
                         bucket.inc(total - written)
                 if now[-1] != before[-1]:
                     child._sum.inc(now[-1] - before[-1])
-                self._written[child] = now
+                self._observed[child] = now
 
     def _forked(self) -> None:
         """In a new child: threads do not survive a fork, and what the parent held
         is the parent's to write."""
         self._flush_lock = threading.Lock()
-        self._counts, self._observations, self._written = {}, {}, {}
+        self._counts, self._observations, self._counted, self._observed = {}, {}, {}, {}
         self._flushing = False
 
     def _start_flusher(self) -> None:
@@ -101,7 +105,8 @@ ALLOWED = DECISIONS.labels(allowed="true")
 DENIED = DECISIONS.labels(allowed="false")
 
 REQUEST_SECONDS = Histogram(
-    "authz_http_request_duration_seconds", "HTTP requests, by route, method and status",
+    "authz_http_request_duration_seconds",
+    "HTTP requests, by route, method and status",
     ["route", "method", "status"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )

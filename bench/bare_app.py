@@ -11,14 +11,22 @@ import json
 import falcon
 
 # A typical allowed decision, serialised once: the baseline pays no JSON encoding.
-ANSWER = json.dumps({
-    "allowed": True,
-    "decision_id": "0" * 32,
-    "policy_version": "0" * 12,
-    "change_seq": 1,
-    "reason": {"code": "allowed", "role": "user", "application": "purchase_download", "level": "downloads",
-               "rule": "p, user, purchase_download:downloads, download_software", "source": "policy.csv:24"},
-}).encode()
+ANSWER = json.dumps(
+    {
+        "allowed": True,
+        "decision_id": "0" * 32,
+        "policy_version": "0" * 12,
+        "change_seq": 1,
+        "reason": {
+            "code": "allowed",
+            "role": "user",
+            "application": "purchase_download",
+            "level": "downloads",
+            "rule": "p, user, purchase_download:downloads, download_software",
+            "source": "policy.csv:24",
+        },
+    }
+).encode()
 
 
 class ConstantCheck:

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -60,6 +60,7 @@ GOALS = [
 
 # ---------------------------------------------------------------- servers
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,8 +70,11 @@ def free_port() -> int:
 def server_env(port: int, database_url: str | None) -> dict[str, str]:
     """The environment of a server: the caller's, minus any AUTHZ_* tuning that
     would make servers differ, plus loopback, the port and the worker count."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AUTHZ_") and k not in ("PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AUTHZ_") and k not in ("PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL")
+    }
     env.update(HOST="127.0.0.1", PORT=str(port), AUTHZ_WORKERS=str(WORKERS))
     if database_url:
         env["DATABASE_URL"] = database_url
@@ -95,8 +99,9 @@ class Server:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = open(LOG_DIR / f"{self.name}.log", "ab")
         started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=server_env(self.port, self.database_url),
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=server_env(self.port, self.database_url), stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         self._wait_ready(started)
         self.ready_s = time.perf_counter() - started
@@ -117,8 +122,7 @@ class Server:
         try:
             return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:  # kernels without CONFIG_PROC_CHILDREN
-            return [int(d.name) for d in Path("/proc").iterdir()
-                    if d.name.isdigit() and _ppid(int(d.name)) == pid]
+            return [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and _ppid(int(d.name)) == pid]
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -180,6 +184,7 @@ def machine_busy_seconds() -> float:
 
 # ---------------------------------------------------------------- load
 
+
 @dataclass
 class Phase:
     """One kind of load against one server, run once per round."""
@@ -203,7 +208,9 @@ class Phase:
         summary["client_cpu_s"] = _children_cpu() - client_before
         # Whatever else kept the CPUs busy meanwhile (other people's work on a shared machine).
         busy = machine_busy_seconds() - busy_before
-        summary["other_cores"] = max(0.0, busy - summary["server_cpu_s"] - summary["client_cpu_s"]) / (summary["duration_us"] / 1e6)
+        summary["other_cores"] = max(0.0, busy - summary["server_cpu_s"] - summary["client_cpu_s"]) / (
+            summary["duration_us"] / 1e6
+        )
         return summary
 
     def median(self, key: str) -> float:
@@ -217,17 +224,31 @@ def _children_cpu() -> float:
 
 def wrk(port: int, data: generate.DataSet, batch: int, seconds: float, connections: int) -> dict:
     mode = ["batch", str(batch)] if batch else ["single", "0"]
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s", "-s", str(LUA),
-               f"http://127.0.0.1:{port}", "--", str(data.requests), *mode, data.key()]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(data.requests),
+        *mode,
+        data.key(),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    line = next((l for l in out.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((line for line in out.splitlines() if line.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out}")
     summary = json.loads(line.removeprefix("BENCH_JSON "))
     seconds_run = summary["duration_us"] / 1e6
     summary["rps"] = summary["requests"] / seconds_run
-    summary["errors"] = sum(summary[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                                   "status_errors", "timeouts"))
+    summary["errors"] = sum(
+        summary[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+    )
     return summary
 
 
@@ -244,21 +265,27 @@ def run_rounds(phases: list[Phase], rounds: int, seconds: float, warmup: float, 
                 phase.run(warmup, connections)
             result = phase.run(seconds, connections)
             result["items_per_s"] = result["rps"] * phase.items_per_request
-            result["server_cpu_us_per_item"] = 1e6 * result["server_cpu_s"] / max(1, result["requests"] * phase.items_per_request)
+            result["server_cpu_us_per_item"] = (
+                1e6 * result["server_cpu_s"] / max(1, result["requests"] * phase.items_per_request)
+            )
             result["client_cpu_share"] = result["client_cpu_s"] / (result["duration_us"] / 1e6)
             phase.runs.append(result)
-            print(f"  round {r + 1}/{rounds}  {phase.name:<20} {result['rps']:>7.0f} req/s  "
-                  f"p50 {result['p50_us'] / 1000:5.1f} ms  p99 {result['p99_us'] / 1000:5.1f} ms  "
-                  f"server {result['server_cpu_us_per_item']:4.0f} µs/item  other load {result['other_cores']:.1f} cores"
-                  f"{'  ERRORS ' + str(result['errors']) if result['errors'] else ''}", flush=True)
+            print(
+                f"  round {r + 1}/{rounds}  {phase.name:<20} {result['rps']:>7.0f} req/s  "
+                f"p50 {result['p50_us'] / 1000:5.1f} ms  p99 {result['p99_us'] / 1000:5.1f} ms  "
+                f"server {result['server_cpu_us_per_item']:4.0f} µs/item  other load {result['other_cores']:.1f} cores"
+                f"{'  ERRORS ' + str(result['errors']) if result['errors'] else ''}",
+                flush=True,
+            )
 
 
 # ---------------------------------------------------------------- report
 
+
 def paired_ratio(top: Phase, bottom: Phase, key: str) -> float:
     """The median over rounds of top/bottom, each round's pair measured side by
     side: a burst of someone else's load then spoils one pair, not a whole median."""
-    return statistics.median(t[key] / b[key] for t, b in zip(top.runs, bottom.runs))
+    return statistics.median(t[key] / b[key] for t, b in zip(top.runs, bottom.runs, strict=True))
 
 
 def goal_values(phases: dict[str, Phase], rss: dict[str, float], ready: dict[str, list[float]]) -> dict[str, float]:
@@ -294,8 +321,10 @@ def busy_warning(phases: dict[str, Phase]) -> str | None:
     other = statistics.median(run["other_cores"] for phase in phases.values() for run in phase.runs)
     if other <= BUSY_CORES:
         return None
-    return (f"Other processes kept {other:.2f} of {os.cpu_count()} cores busy (median over the phases): "
-            f"the ratios are noisy. Compare with a run on a quieter machine.")
+    return (
+        f"Other processes kept {other:.2f} of {os.cpu_count()} cores busy (median over the phases): "
+        f"the ratios are noisy. Compare with a run on a quieter machine."
+    )
 
 
 def met(value: float, comparison: str, target: float) -> bool:
@@ -305,17 +334,33 @@ def met(value: float, comparison: str, target: float) -> bool:
 def phase_rows(phases: dict[str, Phase]) -> list[list[str]]:
     rows = []
     for phase in phases.values():
-        rows.append([
-            phase.name, f"{phase.median('rps'):,.0f}", f"{phase.median('items_per_s'):,.0f}",
-            f"{phase.median('p50_us') / 1000:.2f}", f"{phase.median('p99_us') / 1000:.2f}",
-            f"{phase.median('server_cpu_us_per_item'):,.0f}", f"{100 * phase.median('client_cpu_share'):.0f}%",
-            f"{phase.median('other_cores'):.2f}", str(sum(run["errors"] for run in phase.runs)),
-        ])
+        rows.append(
+            [
+                phase.name,
+                f"{phase.median('rps'):,.0f}",
+                f"{phase.median('items_per_s'):,.0f}",
+                f"{phase.median('p50_us') / 1000:.2f}",
+                f"{phase.median('p99_us') / 1000:.2f}",
+                f"{phase.median('server_cpu_us_per_item'):,.0f}",
+                f"{100 * phase.median('client_cpu_share'):.0f}%",
+                f"{phase.median('other_cores'):.2f}",
+                str(sum(run["errors"] for run in phase.runs)),
+            ]
+        )
     return rows
 
 
-PHASE_HEADER = ["phase", "req/s", "items/s", "p50 ms", "p99 ms", "server CPU µs/item", "wrk CPU", "other load",
-                "errors"]
+PHASE_HEADER = [
+    "phase",
+    "req/s",
+    "items/s",
+    "p50 ms",
+    "p99 ms",
+    "server CPU µs/item",
+    "wrk CPU",
+    "other load",
+    "errors",
+]
 GOAL_HEADER = ["goal", "target", "measured", "", "by server CPU"]
 
 
@@ -324,9 +369,15 @@ def goal_rows(values: dict[str, float], by_cpu: dict[str, float], sizes: dict[st
     for key, label, comparison, target in GOALS:
         value = values[key]
         unit = " s" if key.endswith("_s") else "x"
-        rows.append([label.format(**sizes), f"{comparison} {target:g}{unit}", f"{_ratio(value)}{unit}",
-                     "PASS" if met(value, comparison, target) else "MISS",
-                     f"{_ratio(by_cpu[key])}x" if key in by_cpu else ""])
+        rows.append(
+            [
+                label.format(**sizes),
+                f"{comparison} {target:g}{unit}",
+                f"{_ratio(value)}{unit}",
+                "PASS" if met(value, comparison, target) else "MISS",
+                f"{_ratio(by_cpu[key])}x" if key in by_cpu else "",
+            ]
+        )
     return rows
 
 
@@ -337,7 +388,10 @@ def _ratio(value: float) -> str:
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    def line(r: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
@@ -373,16 +427,24 @@ def _wrk_version() -> str:
     return (out.stdout + out.stderr).strip().splitlines()[0]
 
 
-def write_markdown(args, command: str, phases: dict[str, Phase], values: dict[str, float],
-                   rss: dict[str, list[float]], ready: dict[str, list[float]], sizes: dict[str, int]) -> Path:
-    per_round = [[p.name, *(f"{run['rps']:,.0f} / {run['p99_us'] / 1000:.1f} / {run['other_cores']:.1f}"
-                            for run in p.runs)]
-                 for p in phases.values()]
+def write_markdown(
+    args,
+    command: str,
+    phases: dict[str, Phase],
+    values: dict[str, float],
+    rss: dict[str, list[float]],
+    ready: dict[str, list[float]],
+    sizes: dict[str, int],
+) -> Path:
+    per_round = [
+        [p.name, *(f"{run['rps']:,.0f} / {run['p99_us'] / 1000:.1f} / {run['other_cores']:.1f}" for run in p.runs)]
+        for p in phases.values()
+    ]
     warning = busy_warning(phases)
     title = "Benchmark results" + (" (smoke run: --quick, not for comparison)" if args.quick else "")
     text = f"""# {title}
 
-Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}
+Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}
 Command: `{command}`
 
 ## Goals
@@ -401,13 +463,13 @@ Per round, req/s / p99 ms / other load in cores:
 
 | server | worker RSS after the load (MiB) | time to ready (s) |
 | --- | --: | --: |
-| check @{sizes['small']:,} | {' + '.join(f'{x:.1f}' for x in rss['small'])} | {' / '.join(f'{x:.2f}' for x in ready['small'])} |
-| check @{sizes['big']:,} | {' + '.join(f'{x:.1f}' for x in rss['big'])} | {' / '.join(f'{x:.2f}' for x in ready['big'])} |
-| bare | {' + '.join(f'{x:.1f}' for x in rss['bare'])} | {' / '.join(f'{x:.2f}' for x in ready['bare'])} |
+| check @{sizes["small"]:,} | {" + ".join(f"{x:.1f}" for x in rss["small"])} | {" / ".join(f"{x:.2f}" for x in ready["small"])} |
+| check @{sizes["big"]:,} | {" + ".join(f"{x:.1f}" for x in rss["big"])} | {" / ".join(f"{x:.2f}" for x in ready["big"])} |
+| bare | {" + ".join(f"{x:.1f}" for x in rss["bare"])} | {" / ".join(f"{x:.2f}" for x in ready["bare"])} |
 
 ## Machine
 
-{chr(10).join('- ' + fact for fact in machine_facts())}
+{chr(10).join("- " + fact for fact in machine_facts())}
 
 ## Notes
 
@@ -435,7 +497,7 @@ Per round, req/s / p99 ms / other load in cores:
   servers, whose RSS this does not change): {_held_note(phases)}. This VM's host evicts
   file pages within seconds; without the lock a share of 1M lookups become disk reads.
 - The member cache holds {_cache_size():,} memberships per worker by default, so at
-  {sizes['big']:,} memberships most checks read SQLite; at {sizes['small']:,} all but the misses to unknown
+  {sizes["big"]:,} memberships most checks read SQLite; at {sizes["small"]:,} all but the misses to unknown
   users (new names every time) are cached after warm-up.
 """
     target = QUICK_RESULTS if args.quick else RESULTS
@@ -445,10 +507,12 @@ Per round, req/s / p99 ms / other load in cores:
 
 def _cache_size() -> int:
     from authz.config import Settings
+
     return Settings().cache_size
 
 
 # ---------------------------------------------------------------- main
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -523,8 +587,10 @@ def main(argv: list[str]) -> int:
     print()
     print(text_table(PHASE_HEADER, phase_rows(phases)))
     print()
-    print("worker RSS (MiB): " + "   ".join(f"{servers[k].name}: {' + '.join(f'{x:.1f}' for x in v)}"
-                                           for k, v in rss.items()))
+    print(
+        "worker RSS (MiB): "
+        + "   ".join(f"{servers[k].name}: {' + '.join(f'{x:.1f}' for x in v)}" for k, v in rss.items())
+    )
     print()
     print(text_table(GOAL_HEADER, goal_rows(values, cpu_ratios(phases), _shorts(sizes))))
     warning = busy_warning(phases)
@@ -537,8 +603,10 @@ def main(argv: list[str]) -> int:
 
 def _held_note(phases: dict[str, Phase]) -> str:
     held = {phase.data.database.parent.name: phase.data_locked for phase in phases.values()}
-    return ", ".join(f"{name} {'yes' if locked else 'no (read into the page cache before each phase)'}"
-                     for name, locked in sorted(held.items()))
+    return ", ".join(
+        f"{name} {'yes' if locked else 'no (read into the page cache before each phase)'}"
+        for name, locked in sorted(held.items())
+    )
 
 
 def _shorts(sizes: dict[str, int]) -> dict[str, str]:

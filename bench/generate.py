@@ -73,13 +73,16 @@ class DataSet:
         disk reads. Yields False if the lock was refused (no CAP_IPC_LOCK or a low
         RLIMIT_MEMLOCK); the caller then reads the file before each phase instead."""
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.mmap.restype, libc.mmap.argtypes = (
+            ctypes.c_void_p,
+            [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long],
+        )
         libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         size = self.database.stat().st_size
         with open(self.database, "rb") as file:
-            address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED | _MAP_POPULATE | _MAP_LOCKED,
-                                file.fileno(), 0)
+            address = libc.mmap(
+                None, size, mmap.PROT_READ, mmap.MAP_SHARED | _MAP_POPULATE | _MAP_LOCKED, file.fileno(), 0
+            )
         if address in (None, ctypes.c_void_p(-1).value):
             yield False
             return
@@ -167,7 +170,7 @@ def _plan(size: int, table: DecisionTable, rng: random.Random) -> _Plan:
         per_site = MEMBERS_PER_SITE if site < sites - 1 else size - MEMBERS_PER_SITE * (sites - 1)
         secondaries = rng.randint(0, min(MAX_SECONDARIES, per_site - 1))
         roles = ["primary"] + ["secondary"] * secondaries + ["user"] * (per_site - 1 - secondaries)
-        for person, role in zip(rng.sample(range(people), per_site), roles):
+        for person, role in zip(rng.sample(range(people), per_site), roles, strict=True):
             member_id = len(memberships) + 1
             memberships.append((member_id, site, person, role))
             for application, allowed in choosers[role]:
@@ -189,7 +192,8 @@ def _level_choosers(table: DecisionTable) -> dict[str, list[tuple[str, list[str 
             continue
         choosers[role.id] = [
             (app, [None, *table.level_order(app)[1:]])
-            for app in catalogue.applications if catalogue.may_hold(role.id, app)
+            for app in catalogue.applications
+            if catalogue.may_hold(role.id, app)
         ]
     return choosers
 
@@ -215,20 +219,27 @@ def _write_database(path: Path, plan: _Plan) -> str:
         cursor = database.cursor()
         cursor.executemany(
             "INSERT INTO site (id, number, name, created_at) VALUES (?, ?, ?, ?)",
-            ((i + 1, _site_number(i), f"Site {i}", CREATED_AT) for i in range(plan.sites)))
+            ((i + 1, _site_number(i), f"Site {i}", CREATED_AT) for i in range(plan.sites)),
+        )
         cursor.executemany(
             "INSERT INTO person (id, login_id, login_key, email, first_name, last_name, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((i + 1, _login_id(i), _login_id(i).lower(), _login_id(i).lower(), "Pat", f"Example{i}", CREATED_AT)
-             for i in range(plan.people)))
+            (
+                (i + 1, _login_id(i), _login_id(i).lower(), _login_id(i).lower(), "Pat", f"Example{i}", CREATED_AT)
+                for i in range(plan.people)
+            ),
+        )
         cursor.executemany(
             "INSERT INTO membership (id, site_id, person_id, role, created_at, created_by) "
             "VALUES (?, ?, ?, ?, ?, 'bench')",
-            ((m_id, site + 1, person + 1, role, CREATED_AT) for m_id, site, person, role in plan.memberships))
+            ((m_id, site + 1, person + 1, role, CREATED_AT) for m_id, site, person, role in plan.memberships),
+        )
         cursor.executemany(
-            "INSERT INTO membership_level (membership_id, application, level) VALUES (?, ?, ?)", plan.levels)
-        cursor.execute("INSERT INTO member_lookup (login_key, site_number, role, levels) "
-                       + member_lookup_rows(postgres=False))  # what record_change keeps up to date
+            "INSERT INTO membership_level (membership_id, application, level) VALUES (?, ?, ?)", plan.levels
+        )
+        cursor.execute(
+            "INSERT INTO member_lookup (login_key, site_number, role, levels) " + member_lookup_rows(postgres=False)
+        )  # what record_change keeps up to date
     key, _ = create_key("bench", "check")  # also the change log's one row
     db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -245,8 +256,9 @@ def _write_requests(path: Path, plan: _Plan, table: DecisionTable, rng: random.R
             site, person = _pick(plan, members, rng)
             user = _login_id(person) if person >= 0 else f"nobody{rng.randrange(10**9)}@nowhere.example"
             number = _site_number(site) if site >= 0 else f"9{rng.randrange(10**8)}"
-            out.write(json.dumps({"user": user, "site": number, "action": rng.choice(actions)},
-                                 separators=(",", ":")) + "\n")
+            out.write(
+                json.dumps({"user": user, "site": number, "action": rng.choice(actions)}, separators=(",", ":")) + "\n"
+            )
 
 
 def _pick(plan: _Plan, members: set[tuple[int, int]], rng: random.Random) -> tuple[int, int]:
@@ -269,8 +281,10 @@ def main(argv: list[str]) -> int:
     sizes = [int(a.replace("_", "")) for a in argv] or [1_000, 1_000_000]
     for size in sizes:
         data = ensure(size)
-        print(f"{size:>9,} memberships: {data.database.relative_to(ROOT)} "
-              f"({data.database.stat().st_size / 2**20:.0f} MiB), {data.requests.relative_to(ROOT)}")
+        print(
+            f"{size:>9,} memberships: {data.database.relative_to(ROOT)} "
+            f"({data.database.stat().st_size / 2**20:.0f} MiB), {data.requests.relative_to(ROOT)}"
+        )
     return 0
 
 

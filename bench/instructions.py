@@ -67,14 +67,31 @@ def count(name: str, config: Path, data: generate.DataSet, bare: bool, requests:
     warm-up did not send (every member uncached), else on the warm-up's own."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHZ_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(HOST="127.0.0.1", PORT=str(port), AUTHZ_WORKERS="1", DATABASE_URL=data.url,
-               AUTHZ_CHANGE_POLL_MS=DAY_MS, AUTHZ_POLICY_POLL_MS=DAY_MS)
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        AUTHZ_WORKERS="1",
+        DATABASE_URL=data.url,
+        AUTHZ_CHANGE_POLL_MS=DAY_MS,
+        AUTHZ_POLICY_POLL_MS=DAY_MS,
+    )
     out = WORK / name
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():
         old.unlink()
-    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
-               sys.executable, "-m", "gunicorn", "-c", str(config), "--timeout", "3600"]
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out}/cg.%p",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(config),
+        "--timeout",
+        "3600",
+    ]
     if bare:
         command += ["--pythonpath", str(ROOT / "bench"), "bare_app:app"]
     master = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -96,8 +113,12 @@ def count(name: str, config: Path, data: generate.DataSet, bare: bool, requests:
 def _send(port: int, key: str, bodies: list[str]) -> None:
     for body in bodies:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        connection.request("POST", "/v1/check", body=body,
-                           headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+        connection.request(
+            "POST",
+            "/v1/check",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )
         response = connection.getresponse()
         response.read()
         connection.close()
@@ -135,6 +156,7 @@ def _total(folder: Path, worker: int) -> int:
 
 def _free_port() -> int:
     import socket
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -153,10 +175,14 @@ def main(argv: list[str]) -> int:
     check_big = count("check-big", config, big, False, args.requests, fresh=True)
     print(f"instructions per request ({args.requests} counted, one worker, user space):")
     print(f"  bare /v1/check        {bare:>10,.0f}")
-    print(f"  /v1/check @{args.small:<10,} {check_small:>10,.0f}   {check_small / bare:.3f}x bare"
-          f"  (a throughput ratio of {bare / check_small:.3f})")
-    print(f"  /v1/check @{args.big:<10,} {check_big:>10,.0f}   {check_big / check_small:.3f}x @{args.small:,}"
-          f"  (a throughput ratio of {check_small / check_big:.3f})")
+    print(
+        f"  /v1/check @{args.small:<10,} {check_small:>10,.0f}   {check_small / bare:.3f}x bare"
+        f"  (a throughput ratio of {bare / check_small:.3f})"
+    )
+    print(
+        f"  /v1/check @{args.big:<10,} {check_big:>10,.0f}   {check_big / check_small:.3f}x @{args.small:,}"
+        f"  (a throughput ratio of {check_small / check_big:.3f})"
+    )
     return 0
 
 

@@ -40,6 +40,7 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     from authz.decisions.reload import forget_worker
+
     multiprocess.mark_process_dead(worker.pid)
     forget_worker(os.environ["AUTHZ_STATE_DIR"], worker.pid)
 

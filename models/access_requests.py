@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import AutoField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from models.schema import BaseModel, Person, Site, utcnow
 
@@ -20,6 +20,7 @@ DENY_REASONS = {
 
 
 class AccessRequest(BaseModel):
+    id = AutoField()
     site = ForeignKeyField(Site, backref="access_requests", on_delete="CASCADE")
     person = ForeignKeyField(Person, backref="access_requests", on_delete="CASCADE")
     justification = TextField(null=True)  # the requester's, or the decider's when they gave none

@@ -3,7 +3,7 @@ written only by authz.contacts, inside an audited transaction."""
 
 from __future__ import annotations
 
-from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import AutoField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from models.schema import BaseModel, Site, utcnow
 
@@ -12,6 +12,7 @@ class SiteContact(BaseModel):
     """One contact record of a site. Unrelated to any person's login or
     notification email: it is what the site tells the vendor, nothing more."""
 
+    id = AutoField()
     site = ForeignKeyField(Site, backref="contacts", on_delete="CASCADE")
     first_name = CharField(max_length=100)
     last_name = CharField(max_length=100)

@@ -11,10 +11,11 @@ answered like peewee's (api/errors.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any, cast
 
 from models import locks
 from models.db import db, is_postgres
@@ -64,15 +65,16 @@ def _refresh_member_lookup(login_key: str | None, site_number: str | None) -> No
     member's row when both keys are known, else every row."""
     postgres, param = is_postgres(), db.obj.param
     if login_key is not None and site_number is not None:
-        keys = (login_key, site_number)
+        keys: tuple[str, ...] = (login_key, site_number)
         db.execute_sql(f"DELETE FROM member_lookup WHERE login_key = {param} AND site_number = {param}", keys)
         where = f"WHERE p.login_key = {param} AND s.number = {param}"
     else:
         keys = ()
         db.execute_sql("DELETE FROM member_lookup")
         where = ""
-    db.execute_sql("INSERT INTO member_lookup (login_key, site_number, role, levels) "
-                   + member_lookup_rows(postgres, where), keys)
+    db.execute_sql(
+        "INSERT INTO member_lookup (login_key, site_number, role, levels) " + member_lookup_rows(postgres, where), keys
+    )
 
 
 def fetch_member(login_key: str, site_number: str, rows: Rows = database_rows) -> MemberRecord | None:
@@ -139,20 +141,28 @@ def record_change(kind: str, site_number: str | None = None, login_key: str | No
 
 
 def changes_since(seq: int, limit: int) -> list[Change]:
-    query = (ChangeLog.select().where(ChangeLog.seq > seq).order_by(ChangeLog.seq).limit(limit))
+    query = ChangeLog.select().where(ChangeLog.seq > seq).order_by(ChangeLog.seq).limit(limit)
     return [Change(c.seq, c.kind, c.site_number, c.login_key) for c in query]
 
 
 def latest_change_seq() -> int:
     from peewee import fn
+
     return ChangeLog.select(fn.COALESCE(fn.MAX(ChangeLog.seq), 0)).scalar()
 
 
-def members_allowed(site_number: str, application: str, lowest_level: str,
-                    allowed: Mapping[str, tuple[str, ...]], after: str, limit: int) -> list[dict]:
+def members_allowed(
+    site_number: str,
+    application: str,
+    lowest_level: str,
+    allowed: Mapping[str, tuple[str, ...]],
+    after: str,
+    limit: int,
+) -> list[dict]:
     """Members of a site whose role and level in APPLICATION are among ALLOWED
     (role -> levels), ordered by login, from AFTER (exclusive), at most LIMIT."""
     from peewee import JOIN, fn
+
     level = fn.COALESCE(MembershipLevel.level, lowest_level)
     condition = None
     for role, levels in allowed.items():
@@ -163,11 +173,18 @@ def members_allowed(site_number: str, application: str, lowest_level: str,
         return []
     query = (
         Membership.select(Person.login_id, Person.login_key, Person.email, Membership.role, level.alias("level"))
-        .join(Person).switch(Membership).join(Site)
+        .join(Person)
         .switch(Membership)
-        .join(MembershipLevel, JOIN.LEFT_OUTER,
-              on=(MembershipLevel.membership == Membership.id) & (MembershipLevel.application == application))
+        .join(Site)
+        .switch(Membership)
+        .join(
+            MembershipLevel,
+            JOIN.LEFT_OUTER,
+            on=(MembershipLevel.membership == Membership.id) & (MembershipLevel.application == application),
+        )
         .where((Site.number == site_number) & (Person.login_key > after) & condition)
-        .order_by(Person.login_key).limit(limit).dicts()
+        .order_by(Person.login_key)
+        .limit(limit)
+        .dicts()
     )
-    return list(query)
+    return cast(list[dict[str, Any]], list(query))  # .dicts(): peewee's stubs type the rows as the model

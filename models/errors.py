@@ -9,8 +9,8 @@ layer's operations all pass what they catch through `classified()`."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import peewee
 import psycopg2
@@ -60,6 +60,7 @@ def _first_line(error: BaseException) -> str:
 
 def _drop_connection() -> None:
     from models.db import db  # models.db imports this module
+
     try:
         if db.obj is not None and not db.is_closed():
             db.close()

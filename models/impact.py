@@ -29,8 +29,8 @@ unique index already serves role = 'primary'.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from models.db import db, is_postgres
 
@@ -96,8 +96,10 @@ def _branches(targets: Sequence[Target], site_ids: Sequence[int] | None) -> tupl
         case = ("CASE ml.level " + " ".join(f"WHEN {p} THEN {p}" for _ in stored) + " END") if stored else "NULL"
         case_args = [v for pair in stored for v in pair]
         if any_level is not None:
-            sql.append(f"SELECT m.id, m.site_id, {p}, {p}, NULL FROM membership m WHERE m.role = {p}"
-                       + (f" AND m.site_id IN ({_params(site_ids)})" if site_ids is not None else ""))
+            sql.append(
+                f"SELECT m.id, m.site_id, {p}, {p}, NULL FROM membership m WHERE m.role = {p}"
+                + (f" AND m.site_id IN ({_params(site_ids)})" if site_ids is not None else "")
+            )
             args += [any_level, application, role, *(site_ids or ())]
         elif site_ids is not None:
             # A site's members, each with its stored level if any: COALESCE(level, '')
@@ -109,14 +111,16 @@ def _branches(targets: Sequence[Target], site_ids: Sequence[int] | None) -> tupl
                 "FROM membership m LEFT JOIN membership_level ml "
                 f"ON ml.membership_id = m.id AND ml.application = {p} "
                 f"WHERE m.site_id IN ({_params(site_ids)}) AND m.role = {p} "
-                f"AND COALESCE(ml.level, '') IN ({_params(matching)})")
+                f"AND COALESCE(ml.level, '') IN ({_params(matching)})"
+            )
             args += [unstored, *case_args, application, application, *site_ids, role, *matching]
         else:
             if stored:  # found through the (application, level) index
                 sql.append(
                     f"SELECT m.id, m.site_id, {case}, ml.application, ml.level "
                     "FROM membership_level ml JOIN membership m ON m.id = ml.membership_id "
-                    f"WHERE ml.application = {p} AND ml.level IN ({_params(stored)}) AND m.role = {p}")
+                    f"WHERE ml.application = {p} AND ml.level IN ({_params(stored)}) AND m.role = {p}"
+                )
                 args += [*case_args, application, *(level for level, _ in stored), role]
             if unstored is not None:
                 absent.setdefault(role, []).append((unstored, application))
@@ -124,24 +128,26 @@ def _branches(targets: Sequence[Target], site_ids: Sequence[int] | None) -> tupl
     cte_args: list = []
     for role, pairs in absent.items():
         if len(pairs) == 1:  # the role's members without a row for the application
-            (key, application), = pairs
+            ((key, application),) = pairs
             sql.append(
                 f"SELECT m.id, m.site_id, {p}, {p}, NULL FROM membership m WHERE m.role = {p} "
                 f"AND NOT EXISTS (SELECT 1 FROM membership_level x WHERE x.membership_id = m.id "
-                f"AND x.application = {p})")
+                f"AND x.application = {p})"
+            )
             args += [key, application, role, application]
             continue
         # Several applications: one pass over the role's members, each with a bit mask
         # of the applications it stores a level in (one index range per member instead
         # of one lookup per member and application), then one cheap branch per application.
         for start in range(0, len(pairs), MASK_BITS):
-            chunk = pairs[start:start + MASK_BITS]
+            chunk = pairs[start : start + MASK_BITS]
             name = f"stores_{len(ctes)}"
             bits = " ".join(f"WHEN {p} THEN {p}" for _ in chunk)
             ctes.append(
                 f"{name} AS MATERIALIZED (SELECT m.id AS mid, m.site_id AS site_id, "
                 f"(SELECT COALESCE(SUM(CASE x.application {bits} END), 0) FROM membership_level x "
-                f"WHERE x.membership_id = m.id) AS mask FROM membership m WHERE m.role = {p})")
+                f"WHERE x.membership_id = m.id) AS mask FROM membership m WHERE m.role = {p})"
+            )
             cte_args += [v for i, (_, application) in enumerate(chunk) for v in (application, 1 << i)] + [role]
             for i, (key, application) in enumerate(chunk):
                 sql.append(f"SELECT mid, site_id, {p}, {p}, NULL FROM {name} WHERE (mask & {p}) = 0")
@@ -189,8 +195,9 @@ def per_site_keys(targets: Sequence[Target], site_ids: Sequence[int]) -> dict[in
         return {}
     cte, args = _hits_cte(targets, site_ids)
     result: dict[int, dict[int, int]] = {}
-    for site_id, key, n in db.execute_sql(cte + "SELECT site_id, cell, COUNT(*) FROM hit GROUP BY site_id, cell",
-                                          args).fetchall():
+    for site_id, key, n in db.execute_sql(
+        cte + "SELECT site_id, cell, COUNT(*) FROM hit GROUP BY site_id, cell", args
+    ).fetchall():
         result.setdefault(int(site_id), {})[int(key)] = int(n)
     return result
 
@@ -211,8 +218,10 @@ def first_members(targets: Sequence[Target], site_ids: Sequence[int], limit: int
         f"FROM ranked r JOIN hit h ON h.mid = r.mid WHERE r.position <= {p} "
         "ORDER BY r.site_id, r.position, h.cell"
     )
-    return [Hit(int(site_id), int(mid), login_id, role, int(key), application, level)
-            for site_id, mid, login_id, role, key, application, level in db.execute_sql(sql, [*args, limit])]
+    return [
+        Hit(int(site_id), int(mid), login_id, role, int(key), application, level)
+        for site_id, mid, login_id, role, key, application, level in db.execute_sql(sql, [*args, limit])
+    ]
 
 
 def read_snapshot():

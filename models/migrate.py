@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import ModuleType
 
 from models import locks, migrations
 from models.db import db, is_postgres, write_transaction
@@ -11,13 +12,17 @@ from models.directory import member_lookup_rows
 from models.schema import SchemaVersion
 
 DIALECT = {
-    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "fk": "INTEGER", "ts": "TIMESTAMP",
-               "without_rowid": " WITHOUT ROWID"},
+    "sqlite": {
+        "pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "fk": "INTEGER",
+        "ts": "TIMESTAMP",
+        "without_rowid": " WITHOUT ROWID",
+    },
     "postgres": {"pk": "BIGSERIAL PRIMARY KEY", "fk": "BIGINT", "ts": "TIMESTAMP", "without_rowid": ""},
 }
 
 
-def available() -> list[tuple[str, object]]:
+def available() -> list[tuple[str, ModuleType]]:
     """(version, module) of every migration, in order."""
     names = sorted(m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name.startswith("m"))
     versions = [name[1:5] for name in names]

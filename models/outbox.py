@@ -4,7 +4,7 @@ a message is never deleted, whatever becomes of it."""
 
 from __future__ import annotations
 
-from peewee import CharField, DateTimeField, IntegerField, TextField
+from peewee import AutoField, CharField, DateTimeField, IntegerField, TextField
 
 from models.schema import BaseModel, utcnow
 
@@ -14,6 +14,7 @@ LAST_ERROR_MAX = 500  # the column's width; longer errors are cut
 
 
 class OutboxMessage(BaseModel):
+    id = AutoField()
     created_at = DateTimeField(default=utcnow)
     kind = CharField(max_length=32)  # one of KINDS
     site_number = CharField(max_length=64, null=True)

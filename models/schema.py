@@ -3,10 +3,15 @@ these classes only map rows, and must agree with the latest migration."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from peewee import (
-    AutoField, CharField, CompositeKey, DateTimeField, ForeignKeyField, Model,
+    AutoField,
+    CharField,
+    CompositeKey,
+    DateTimeField,
+    ForeignKeyField,
+    Model,
 )
 
 from models.db import db
@@ -15,7 +20,7 @@ ROLES = ("primary", "secondary", "user")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class BaseModel(Model):
@@ -25,12 +30,14 @@ class BaseModel(Model):
 
 
 class Site(BaseModel):
+    id = AutoField()
     number = CharField(max_length=64, unique=True)
     name = CharField(max_length=255)
     created_at = DateTimeField(default=utcnow)
 
 
 class Person(BaseModel):
+    id = AutoField()
     login_id = CharField(max_length=320)  # as the person typed it
     login_key = CharField(max_length=320, unique=True)  # models.identifiers.login_key(login_id)
     email = CharField(max_length=320)
@@ -41,14 +48,18 @@ class Person(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     @classmethod
-    def by_key(cls, key: str) -> "Person | None":
+    def by_key(cls, key: str) -> Person | None:
         """The person whose login_key is KEY (models.identifiers.login_key)."""
         return cls.get_or_none(cls.login_key == key)
 
 
 class Membership(BaseModel):
+    id = AutoField()
     site = ForeignKeyField(Site, backref="memberships", on_delete="CASCADE")
     person = ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
+    # The raw key of each foreign key (peewee adds these accessors; declared for the type checker).
+    site_id: int
+    person_id: int
     role = CharField(max_length=16)
     created_at = DateTimeField(default=utcnow)
     created_by = CharField(max_length=320, null=True)
@@ -62,6 +73,7 @@ class MembershipLevel(BaseModel):
     """One row per application where the member holds more than the lowest level."""
 
     membership = ForeignKeyField(Membership, backref="levels", on_delete="CASCADE")
+    membership_id: int  # peewee's accessor of the raw key
     application = CharField(max_length=64)
     level = CharField(max_length=64)
 
@@ -70,6 +82,7 @@ class MembershipLevel(BaseModel):
 
 
 class ApiKey(BaseModel):
+    id = AutoField()
     key_id = CharField(max_length=32, unique=True)
     name = CharField(max_length=100)
     scope = CharField(max_length=32)
@@ -92,5 +105,3 @@ class ChangeLog(BaseModel):
 class SchemaVersion(BaseModel):
     version = CharField(max_length=16, primary_key=True)
     applied_at = DateTimeField(default=utcnow)
-
-

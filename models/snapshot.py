@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
@@ -105,19 +105,21 @@ class ReadSnapshot:
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: the module opens no transactions; this class does.
+        assert self._path is not None  # only a file database gets a snapshot (_decide)
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         for name in ("busy_timeout", "cache_size"):
             connection.execute(f"PRAGMA {name} = {SQLITE_PRAGMAS[name]}")
         connection.execute("PRAGMA query_only = 1")
         self._connection = connection
         if self._janitor is None:
-            self._janitor = threading.Thread(target=_end_when_idle, args=(weakref.ref(self), self._idle),
-                                             name="read-snapshot-idle", daemon=True)
+            self._janitor = threading.Thread(
+                target=_end_when_idle, args=(weakref.ref(self), self._idle), name="read-snapshot-idle", daemon=True
+            )
             self._janitor.start()
         return connection
 
     def _end(self) -> None:
-        if self._in_snapshot:
+        if self._in_snapshot and self._connection is not None:
             self._in_snapshot = False
             self._connection.execute("COMMIT")  # nothing was written: this only lets go of the snapshot
 
@@ -128,7 +130,7 @@ class ReadSnapshot:
             self._connection = None
 
 
-def _end_when_idle(snapshot_ref: "weakref.ref[ReadSnapshot]", idle: float) -> None:
+def _end_when_idle(snapshot_ref: weakref.ref[ReadSnapshot], idle: float) -> None:
     """Checks twice per idle period; stops once its snapshot is gone."""
     while True:
         time.sleep(idle / 2)

@@ -14,10 +14,10 @@ import pytest
 from falcon import testing
 
 from api.app import create_app
+from authz.authn.keys import create_key
 from authz.cli import main
 from authz.config import PROJECT_ROOT, Settings
 from authz.engine.compiler import compile_policy
-from authz.authn.keys import create_key
 from authz.service import Service
 from models.db import db, is_postgres, open_database
 from models.directory import member_lookup_rows
@@ -91,9 +91,13 @@ def assert_member_lookup_is_current(handle) -> None:
     say, whatever the test did to them: checked after every database test."""
     if not {"member_lookup", "membership", "membership_level"} <= set(handle.get_tables()):
         return  # a test that migrated down or broke the database on purpose
+
     def rows(sql: str) -> set:
-        return {(login, site, role, frozenset(levels.split(",")) if levels else frozenset())
-                for login, site, role, levels in handle.execute_sql(sql).fetchall()}
+        return {
+            (login, site, role, frozenset(levels.split(",")) if levels else frozenset())
+            for login, site, role, levels in handle.execute_sql(sql).fetchall()
+        }
+
     kept = rows("SELECT login_key, site_number, role, levels FROM member_lookup")
     assert kept == rows(member_lookup_rows(is_postgres(handle))), "member_lookup is out of date"
 
@@ -160,10 +164,12 @@ def operator_headers(database) -> dict:
 @pytest.fixture
 def cli_runner(capsys):
     """Run `authz ARGV...` in this process: cli_runner(*argv) -> (exit code, stdout, stderr)."""
+
     def run(*argv):
         code = main(list(argv))
         out, err = capsys.readouterr()
         return code, out, err
+
     return run
 
 
@@ -180,6 +186,7 @@ def cli(database_url, monkeypatch, cli_runner):
 def demo(database, policy_table):
     """The shipped demo data."""
     from authz.accounts.importer import import_file
+
     import_file(PROJECT_ROOT / "deploy" / "demo-data.yaml", policy_table)
 
 

@@ -23,15 +23,14 @@ def plain(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-class access_requests:  # noqa: N801 (a stand-in for the module)
+class access_requests:
     @staticmethod
     def request_access(table, actor, site, body=None):
         return plain(_ar.request_access(table, actor, site, convert(body or {}, AccessRequestInput)))
 
     @staticmethod
     def list_requests(table, actor, site, *, status="pending", after=None, limit=100):
-        query = convert({"status": status, "after": 0 if after is None else after, "limit": limit},
-                        AccessRequestQuery)
+        query = convert({"status": status, "after": 0 if after is None else after, "limit": limit}, AccessRequestQuery)
         return plain(_ar.list_requests(table, actor, site, query))
 
     @staticmethod
@@ -43,15 +42,18 @@ class access_requests:  # noqa: N801 (a stand-in for the module)
         return plain(_ar.deny(table, actor, site, _ar.parse_request_id(request_id), convert(body, Denial)))
 
 
-class contacts:  # noqa: N801
+class contacts:
     @staticmethod
     def create_contact(table, actor, site, body):
         return plain(_contacts.create_contact(table, actor, site, convert(body, ContactInput)))
 
     @staticmethod
     def replace_contact(table, actor, site, contact_id, body):
-        return plain(_contacts.replace_contact(table, actor, site, path_parameter("contact_id", str(contact_id)),
-                                               convert(body, ContactInput)))
+        return plain(
+            _contacts.replace_contact(
+                table, actor, site, path_parameter("contact_id", str(contact_id)), convert(body, ContactInput)
+            )
+        )
 
     @staticmethod
     def delete_contact(table, actor, site, contact_id):
@@ -78,7 +80,7 @@ class contacts:  # noqa: N801
         return _contacts.parse_contact(convert(body, ContactInput))
 
 
-class sites:  # noqa: N801
+class sites:
     @staticmethod
     def create_site(table, actor, body):
         return plain(_sites.create_site(table, actor, convert(body, NewSite)))

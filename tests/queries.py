@@ -10,8 +10,14 @@ from models.schema import Membership, MembershipLevel, Person, Site
 
 def membership(site: str, login_id: str) -> Membership | None:
     """LOGIN_ID's membership of SITE (with the person joined), or None."""
-    return (Membership.select(Membership, Person).join(Person).switch(Membership).join(Site)
-            .where((Site.number == site) & (Person.login_key == login_key(login_id))).first())
+    return (
+        Membership.select(Membership, Person)
+        .join(Person)
+        .switch(Membership)
+        .join(Site)
+        .where((Site.number == site) & (Person.login_key == login_key(login_id)))
+        .first()
+    )
 
 
 def role_of(site: str, login_id: str) -> str | None:

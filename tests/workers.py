@@ -16,8 +16,12 @@ class Worker:
     def __init__(self, settings: Settings):
         self.service = Service.start(settings)
         runtime = self.service._runtime
-        self.feed, self.members, self.keys, self.snapshot = runtime.feed, runtime.members, runtime.keys, \
-            runtime.snapshot
+        self.feed, self.members, self.keys, self.snapshot = (
+            runtime.feed,
+            runtime.members,
+            runtime.keys,
+            runtime.snapshot,
+        )
         self.reloader = getattr(runtime.policy, "_reloader", None)
 
     @property

@@ -3,7 +3,9 @@ layer, answer. No SQL, no policy, no table here.
 
 A resource declares `scopes` (the API key scopes that may call it) or `public`.
 Under the admin scope the acting person comes from the X-Acting-User header;
-under the operator scope the key itself acts, trusted with every action."""
+under the operator scope the key itself acts, trusted with every action.
+
+May import: api.endpoint, authz.service and authz.contract."""
 
 from __future__ import annotations
 
@@ -31,10 +33,14 @@ class Resource:
 # What the responders of each kind of route may answer besides their success.
 AUTH_ERRORS = {401: "Missing, unknown or revoked API key", 403: "The key's scope may not call this route"}
 STORE_ERRORS = {503: "The database is unavailable: nothing was decided or changed; retry after Retry-After"}
-BODY_ERRORS = {400: "Malformed request (the field is named)", 413: "The body is larger than the limit",
-               415: "The body is not JSON"}
+BODY_ERRORS = {
+    400: "Malformed request (the field is named)",
+    413: "The body is larger than the limit",
+    415: "The body is not JSON",
+}
 ADMIN_ERRORS = {
-    **AUTH_ERRORS, **STORE_ERRORS,
+    **AUTH_ERRORS,
+    **STORE_ERRORS,
     400: "Malformed request or acting person (the field is named)",
     403: "The policy or a rule protecting the site refuses the acting person (or the key's scope)",
     404: "No such site, or the acting person is not a member of it (indistinguishable)",

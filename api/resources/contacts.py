@@ -7,15 +7,29 @@ from typing import Any
 
 from api.endpoint import endpoint
 from api.resources import (
-    ADMIN_ERRORS, ADMIN_SCOPES, AUTH_ERRORS, BODY_ERRORS, OPERATOR_SCOPES, STORE_ERRORS, Resource,
+    ADMIN_ERRORS,
+    ADMIN_SCOPES,
+    AUTH_ERRORS,
+    BODY_ERRORS,
+    OPERATOR_SCOPES,
+    STORE_ERRORS,
+    Resource,
 )
 from authz.contract.contacts import (
-    Contact, ContactDeleted, ContactInput, ContactList, ContactsReviewed, OverdueQuery, OverdueSites,
+    Contact,
+    ContactDeleted,
+    ContactInput,
+    ContactList,
+    ContactsReviewed,
+    OverdueQuery,
+    OverdueSites,
     ReviewReminders,
 )
 
-_CONTACT_RULE = {422: "A mandatory field is missing or malformed, or a contact type is unknown "
-                      "(the field is named; nothing is saved)"}
+_CONTACT_RULE = {
+    422: "A mandatory field is missing or malformed, or a contact type is unknown "
+    "(the field is named; nothing is saved)"
+}
 _NO_CONTACT = {404: "No such site or contact (another site's contact is not found either)"}
 
 
@@ -26,9 +40,18 @@ class Contacts(Resource):
     def on_get(self, req: Any, resp: Any, site: str) -> ContactList:
         return self.service.contacts.of_site(req.context.actor, site)
 
-    @endpoint("Add a contact, whole (edit_contacts)", body=ContactInput, returns=Contact, status=201,
-              errors={**BODY_ERRORS, **ADMIN_ERRORS, **_CONTACT_RULE,
-                      409: "The site already keeps the most contacts allowed"})
+    @endpoint(
+        "Add a contact, whole (edit_contacts)",
+        body=ContactInput,
+        returns=Contact,
+        status=201,
+        errors={
+            **BODY_ERRORS,
+            **ADMIN_ERRORS,
+            **_CONTACT_RULE,
+            409: "The site already keeps the most contacts allowed",
+        },
+    )
     def on_post(self, req: Any, resp: Any, site: str, body: ContactInput) -> Contact:
         contact = self.service.contacts.create(req.context.actor, site, body)
         resp.location = f"/v1/sites/{site}/contacts/{contact.id}"
@@ -38,8 +61,12 @@ class Contacts(Resource):
 class OneContact(Resource):
     scopes = ADMIN_SCOPES
 
-    @endpoint("Save a contact, whole: every field is replaced, or none (edit_contacts)", body=ContactInput,
-              returns=Contact, errors={**BODY_ERRORS, **ADMIN_ERRORS, **_CONTACT_RULE, **_NO_CONTACT})
+    @endpoint(
+        "Save a contact, whole: every field is replaced, or none (edit_contacts)",
+        body=ContactInput,
+        returns=Contact,
+        errors={**BODY_ERRORS, **ADMIN_ERRORS, **_CONTACT_RULE, **_NO_CONTACT},
+    )
     def on_put(self, req: Any, resp: Any, site: str, contact_id: int, body: ContactInput) -> Contact:
         return self.service.contacts.replace(req.context.actor, site, contact_id, body)
 
@@ -53,8 +80,11 @@ class ContactsReview(Resource):
 
     scopes = ADMIN_SCOPES
 
-    @endpoint("Mark the site's contacts reviewed now, by the acting person (mark_contacts_reviewed)",
-              returns=ContactsReviewed, errors=ADMIN_ERRORS)
+    @endpoint(
+        "Mark the site's contacts reviewed now, by the acting person (mark_contacts_reviewed)",
+        returns=ContactsReviewed,
+        errors=ADMIN_ERRORS,
+    )
     def on_post(self, req: Any, resp: Any, site: str) -> ContactsReviewed:
         return self.service.contacts.mark_reviewed(req.context.actor, site)
 
@@ -62,9 +92,12 @@ class ContactsReview(Resource):
 class OverdueContacts(Resource):
     scopes = OPERATOR_SCOPES
 
-    @endpoint("Sites whose contacts were never reviewed or not in the last DAYS days (operator scope)",
-              query=OverdueQuery, returns=OverdueSites,
-              errors={**AUTH_ERRORS, **STORE_ERRORS, 400: "Bad days"})
+    @endpoint(
+        "Sites whose contacts were never reviewed or not in the last DAYS days (operator scope)",
+        query=OverdueQuery,
+        returns=OverdueSites,
+        errors={**AUTH_ERRORS, **STORE_ERRORS, 400: "Bad days"},
+    )
     def on_get(self, req: Any, resp: Any, query: OverdueQuery) -> OverdueSites:
         return self.service.contacts.overdue(query.days)
 
@@ -72,8 +105,12 @@ class OverdueContacts(Resource):
 class ReminderRuns(Resource):
     scopes = OPERATOR_SCOPES
 
-    @endpoint("Queue a review reminder to the primary contact of each overdue site, at most once per 7 days "
-              "per site (operator scope)", query=OverdueQuery, returns=ReviewReminders,
-              errors={**AUTH_ERRORS, **STORE_ERRORS, 400: "Bad days"})
+    @endpoint(
+        "Queue a review reminder to the primary contact of each overdue site, at most once per 7 days "
+        "per site (operator scope)",
+        query=OverdueQuery,
+        returns=ReviewReminders,
+        errors={**AUTH_ERRORS, **STORE_ERRORS, 400: "Bad days"},
+    )
     def on_post(self, req: Any, resp: Any, query: OverdueQuery) -> ReviewReminders:
         return self.service.contacts.send_reminders(req.context.actor, query.days)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import falcon
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -16,8 +17,11 @@ from authz.contract.policy import PolicyDescription, Readiness, ReloadResult
 class Policy(Resource):
     scopes = ALL_SCOPES
 
-    @endpoint("Active policy version, the catalogue of applications, levels and actions, and what each "
-              "worker serves", returns=PolicyDescription, errors=AUTH_ERRORS)
+    @endpoint(
+        "Active policy version, the catalogue of applications, levels and actions, and what each worker serves",
+        returns=PolicyDescription,
+        errors=AUTH_ERRORS,
+    )
     def on_get(self, req: Any, resp: Any) -> PolicyDescription:
         return self.service.policy.describe()
 
@@ -25,10 +29,12 @@ class Policy(Resource):
 class PolicyReload(Resource):
     scopes = frozenset({"policy"})
 
-    @endpoint("Reload the policy files: build aside, validate, run the suites, swap only if all pass "
-              "(this worker now; every other worker of the server on its next check)", returns=ReloadResult,
-              errors={**AUTH_ERRORS, 422: ("Refused: the last good policy stays active (errors say why)",
-                                            ReloadResult)})
+    @endpoint(
+        "Reload the policy files: build aside, validate, run the suites, swap only if all pass "
+        "(this worker now; every other worker of the server on its next check)",
+        returns=ReloadResult,
+        errors={**AUTH_ERRORS, 422: ("Refused: the last good policy stays active (errors say why)", ReloadResult)},
+    )
     def on_post(self, req: Any, resp: Any) -> ReloadResult:
         result = self.service.policy.reload()
         if not result.ok:
@@ -49,8 +55,11 @@ class Health(Resource):
 class Ready(Resource):
     public = True
 
-    @endpoint("Readiness: database reachable and migrated, policy loaded", returns=Readiness,
-              errors={503: ("Not ready (the body says why)", Readiness)})
+    @endpoint(
+        "Readiness: database reachable and migrated, policy loaded",
+        returns=Readiness,
+        errors={503: ("Not ready (the body says why)", Readiness)},
+    )
     def on_get(self, req: Any, resp: Any) -> Readiness:
         report = self.service.policy.readiness()
         if not report.ready:
@@ -78,8 +87,10 @@ class OpenApi(Resource):
         super().__init__(service)
         self._document = document
 
-    @endpoint("This document: OpenAPI 3.1, generated from the contract's types, the routes and the "
-              "policy in force", media_type="application/json")
+    @endpoint(
+        "This document: OpenAPI 3.1, generated from the contract's types, the routes and the policy in force",
+        media_type="application/json",
+    )
     def on_get(self, req: Any, resp: Any) -> None:
         resp.content_type = falcon.MEDIA_JSON
         resp.data = self._document()

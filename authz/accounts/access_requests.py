@@ -8,18 +8,28 @@ through admin.run, which authorizes the actor and audits refusals."""
 from __future__ import annotations
 
 import json
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 from authz.accounts import notifications
 from authz.accounts.authority import Authority, NotPermitted, run
 from authz.accounts.memberships import describe, is_member, stored_levels, write_levels
 from authz.accounts.rules import check_grant, check_secondary_room, full_levels, known_levels
 from authz.audit import trail
-from authz.contract.access_requests import (
-    AccessRequestInput, AccessRequestPage, AccessRequestQuery, Denial, Grant, Granted, Requester,
-)
 from authz.contract.access_requests import AccessRequest as AccessRequestOut
+from authz.contract.access_requests import (
+    AccessRequestInput,
+    AccessRequestPage,
+    AccessRequestQuery,
+    Denial,
+    DenyReason,
+    Grant,
+    Granted,
+    Requester,
+    RequestStatus,
+)
 from authz.contract.actors import Actor
+from authz.contract.common import AssignableRole
 from authz.engine.table import DecisionTable
 from authz.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
 from models.access_requests import DENY_REASONS, AccessRequest
@@ -42,6 +52,7 @@ def parse_request_id(value: str | int) -> int:
 
 # -- describing --------------------------------------------------------------
 
+
 def _at(value) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
@@ -49,19 +60,27 @@ def _at(value) -> str | None:
 def describe_request(request: AccessRequest, site_number: str) -> AccessRequestOut:
     """A request with the requester's details, as a decider reviews it."""
     person = request.person
+    # The table's CHECK constraints hold status, deny_reason and granted_role to the contract's values.
     return AccessRequestOut(
-        id=request.id, site=site_number, status=request.status,
-        business_justification=request.justification, requested_at=_at(request.created_at),
+        id=request.id,
+        site=site_number,
+        status=cast(RequestStatus, request.status),
+        business_justification=request.justification,
+        requested_at=_at(request.created_at),
         requester=Requester(person.login_id, person.first_name, person.last_name, person.email, person.phone),
-        decided_at=_at(request.decided_at), decided_by=request.decided_by, deny_reason=request.deny_reason,
+        decided_at=_at(request.decided_at),
+        decided_by=request.decided_by,
+        deny_reason=cast(DenyReason | None, request.deny_reason),
         deny_reason_text=DENY_REASONS.get(request.deny_reason) if request.deny_reason else None,
-        granted_role=request.granted_role, granted_levels=request.levels)
+        granted_role=cast(AssignableRole | None, request.granted_role),
+        granted_levels=request.levels,
+    )
 
 
 # -- asking ------------------------------------------------------------------
 
-def request_access(table: DecisionTable, actor: Actor, site_number: str,
-                   asked: AccessRequestInput) -> AccessRequestOut:
+
+def request_access(table: DecisionTable, actor: Actor, site_number: str, asked: AccessRequestInput) -> AccessRequestOut:
     """The acting person asks for access to a site, optionally with a
     `business_justification`. An operator files a request for the person named by
     `login_id`; a person asks only for themselves.
@@ -88,18 +107,26 @@ def request_access(table: DecisionTable, actor: Actor, site_number: str,
         site = _site_for_update(site_number)
         person = Person.by_key(login_key(login_id))
         if person is None:
-            raise RuleViolation(f"'{login_id}' is not a known identity; only a known identity may ask for access",
-                                field="login_id")
+            raise RuleViolation(
+                f"'{login_id}' is not a known identity; only a known identity may ask for access", field="login_id"
+            )
         if is_member(site.id, person):
             raise Conflict(f"'{person.login_id}' is already a member of site '{site_number}'")
         if _open_request_exists(site, person):
             raise Conflict(_ALREADY_OPEN.format(login=person.login_id, site=site_number))
-        request = AccessRequest.create(site=site, person=person, justification=justification,
-                                       status="pending", created_at=utcnow())
-        trail.record(actor.audit_name, "request_access", site_number=site_number, target=person.login_id,
-                     after={"request": request.id, "status": "pending", "business_justification": justification})
+        request = AccessRequest.create(
+            site=site, person=person, justification=justification, status="pending", created_at=utcnow()
+        )
+        trail.record(
+            actor.audit_name,
+            "request_access",
+            site_number=site_number,
+            target=person.login_id,
+            after={"request": request.id, "status": "pending", "business_justification": justification},
+        )
         request.person = person
         return describe_request(request, site_number)
+
     return _unchecked(actor, site_number, "request_access", work, target=login_id)
 
 
@@ -117,8 +144,11 @@ def _site_for_update(site_number: str) -> Site:
 
 
 def _open_request_exists(site: Site, person: Person) -> bool:
-    return AccessRequest.select().where((AccessRequest.site == site) & (AccessRequest.person == person)
-                                        & (AccessRequest.status == "pending")).exists()
+    return (
+        AccessRequest.select()
+        .where((AccessRequest.site == site) & (AccessRequest.person == person) & (AccessRequest.status == "pending"))
+        .exists()
+    )
 
 
 def _unchecked(actor: Actor, site_number: str, action: str, work: Callable[[], T], *, target: str) -> T:
@@ -140,23 +170,33 @@ def _unchecked(actor: Actor, site_number: str, action: str, work: Callable[[], T
 
 # -- reviewing ---------------------------------------------------------------
 
-def list_requests(table: DecisionTable, actor: Actor, site_number: str,
-                  query: AccessRequestQuery) -> AccessRequestPage:
+
+def list_requests(table: DecisionTable, actor: Actor, site_number: str, query: AccessRequestQuery) -> AccessRequestPage:
     """A page of the site's requests of a status (pending, granted, denied or all),
     oldest first, after a request id, each with the requester's details."""
+
     def work(authority: Authority) -> AccessRequestPage:
-        rows_query = (AccessRequest.select(AccessRequest, Person).join(Person)
-                      .where((AccessRequest.site == authority.site) & (AccessRequest.id > query.after)))
+        rows_query = (
+            AccessRequest.select(AccessRequest, Person)
+            .join(Person)
+            .where((AccessRequest.site == authority.site) & (AccessRequest.id > query.after))
+        )
         if query.status != "all":
             rows_query = rows_query.where(AccessRequest.status == query.status)
         rows = list(rows_query.order_by(AccessRequest.id).limit(query.limit + 1))
-        page = rows[:query.limit]
-        return AccessRequestPage(site_number, query.status, [describe_request(r, site_number) for r in page],
-                                 page[-1].id if len(rows) > query.limit else None)
+        page = rows[: query.limit]
+        return AccessRequestPage(
+            site_number,
+            query.status,
+            [describe_request(r, site_number) for r in page],
+            page[-1].id if len(rows) > query.limit else None,
+        )
+
     return run(table, actor, site_number, "view_access_requests", work, writes=False)
 
 
 # -- deciding ----------------------------------------------------------------
+
 
 def _target(request_id: int) -> str:
     return f"access_request:{request_id}"
@@ -164,8 +204,12 @@ def _target(request_id: int) -> str:
 
 def _request_of_site(authority: Authority, request_id: int) -> AccessRequest:
     """The request, only if it is this site's: another site's is reported missing."""
-    request = (AccessRequest.select(AccessRequest, Person).join(Person)
-               .where((AccessRequest.id == request_id) & (AccessRequest.site == authority.site)).first())
+    request = (
+        AccessRequest.select(AccessRequest, Person)
+        .join(Person)
+        .where((AccessRequest.id == request_id) & (AccessRequest.site == authority.site))
+        .first()
+    )
     if request is None:
         raise NotFound(f"no access request {request_id} on site '{authority.site.number}'")
     return request
@@ -174,8 +218,10 @@ def _request_of_site(authority: Authority, request_id: int) -> AccessRequest:
 def _pending_request(authority: Authority, request_id: int) -> AccessRequest:
     request = _request_of_site(authority, request_id)
     if request.status != "pending":
-        raise Conflict(f"access request {request_id} was already {request.status} "
-                       f"by {request.decided_by} at {_at(request.decided_at)}")
+        raise Conflict(
+            f"access request {request_id} was already {request.status} "
+            f"by {request.decided_by} at {_at(request.decided_at)}"
+        )
     return request
 
 
@@ -184,8 +230,11 @@ def _close(request: AccessRequest, actor: Actor, **decision: str) -> None:
     last word on which decision wins (the site lock of authority.run already
     serialises deciders; this holds even without it)."""
     now = utcnow()
-    changed = (AccessRequest.update(decided_at=now, decided_by=actor.audit_name, **decision)
-               .where((AccessRequest.id == request.id) & (AccessRequest.status == "pending")).execute())
+    changed = (
+        AccessRequest.update(decided_at=now, decided_by=actor.audit_name, **decision)
+        .where((AccessRequest.id == request.id) & (AccessRequest.status == "pending"))
+        .execute()
+    )
     if changed != 1:
         raise Conflict(f"access request {request.id} has already been decided")
     for field, value in decision.items():
@@ -209,28 +258,55 @@ def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: int,
             raise Conflict(f"'{person.login_id}' is already a member of this site (deny the request instead)")
         given = justification or request.justification
         if given is None:
-            raise RuleViolation("the request gave no business justification: the decider must add one",
-                                field="business_justification")
+            raise RuleViolation(
+                "the request gave no business justification: the decider must add one", field="business_justification"
+            )
         check_grant(table, authority, role, {}, levels)
         if role == "secondary":
             check_secondary_room(authority.site.id)
         before = {"request": request_id, "status": "pending", "business_justification": request.justification}
-        _close(request, actor, status="granted", granted_role=role,
-               granted_levels=json.dumps(levels, sort_keys=True), justification=given)
+        _close(
+            request,
+            actor,
+            status="granted",
+            granted_role=role,
+            granted_levels=json.dumps(levels, sort_keys=True),
+            justification=given,
+        )
         member = Membership.create(site=authority.site, person=person, role=role, created_by=actor.audit_name)
         write_levels(table, member, levels)
-        after = {"request": request_id, "status": "granted", "role": role, "levels": levels,
-                 "business_justification": given}
-        trail.record(actor.audit_name, "grant_access_request", site_number=site_number, target=person.login_id,
-                     before=before, after=after)
+        after = {
+            "request": request_id,
+            "status": "granted",
+            "role": role,
+            "levels": levels,
+            "business_justification": given,
+        }
+        trail.record(
+            actor.audit_name,
+            "grant_access_request",
+            site_number=site_number,
+            target=person.login_id,
+            before=before,
+            after=after,
+        )
         seq = record_change("membership", site_number, person.login_key)
-        notifications.enqueue("request_granted", notifications.recipient_for(person), site_number=site_number,
-                              site_name=authority.site.name, person_name=notifications.display_name(person),
-                              login_id=person.login_id, role=role, levels=notifications.shown_levels(table, levels),
-                              decided_by=notifications.actor_name(actor))
+        notifications.enqueue(
+            "request_granted",
+            notifications.recipient_for(person),
+            site_number=site_number,
+            site_name=authority.site.name,
+            person_name=notifications.display_name(person),
+            login_id=person.login_id,
+            role=role,
+            levels=notifications.shown_levels(table, levels),
+            decided_by=notifications.actor_name(actor),
+        )
         member.person = person
-        return Granted(describe_request(request, site_number),
-                       describe(table, member, stored_levels([member.id])[member.id]), seq)
+        return Granted(
+            describe_request(request, site_number), describe(table, member, stored_levels([member.id])[member.id]), seq
+        )
+
     return run(table, actor, site_number, "decide_access_requests", work, target=_target(request_id))
 
 
@@ -244,11 +320,24 @@ def deny(table: DecisionTable, actor: Actor, site_number: str, request_id: int, 
         person = request.person
         before = {"request": request_id, "status": "pending", "business_justification": request.justification}
         _close(request, actor, status="denied", deny_reason=reason)
-        trail.record(actor.audit_name, "deny_access_request", site_number=site_number, target=person.login_id,
-                     before=before, after={"request": request_id, "status": "denied", "reason": reason})
-        notifications.enqueue("request_denied", notifications.recipient_for(person), site_number=site_number,
-                              site_name=authority.site.name, person_name=notifications.display_name(person),
-                              login_id=person.login_id, reason=DENY_REASONS[reason],
-                              decided_by=notifications.actor_name(actor))
+        trail.record(
+            actor.audit_name,
+            "deny_access_request",
+            site_number=site_number,
+            target=person.login_id,
+            before=before,
+            after={"request": request_id, "status": "denied", "reason": reason},
+        )
+        notifications.enqueue(
+            "request_denied",
+            notifications.recipient_for(person),
+            site_number=site_number,
+            site_name=authority.site.name,
+            person_name=notifications.display_name(person),
+            login_id=person.login_id,
+            reason=DENY_REASONS[reason],
+            decided_by=notifications.actor_name(actor),
+        )
         return describe_request(request, site_number)
+
     return run(table, actor, site_number, "decide_access_requests", work, target=_target(request_id))

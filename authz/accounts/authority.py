@@ -5,8 +5,9 @@ attempt is audited in a transaction of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 from authz.audit import trail
 from authz.contract.actors import Actor
@@ -69,12 +70,20 @@ def _explain(reason: Reason) -> str:
     return reason.code.replace("_", " ")
 
 
-def run(table: DecisionTable, actor: Actor, site_number: str, action: str,
-        work: Callable[[Authority], T], *, target: str | None = None, writes: bool = True) -> T:
+def run(
+    table: DecisionTable,
+    actor: Actor,
+    site_number: str,
+    action: str,
+    work: Callable[[Authority], T],
+    *,
+    target: str | None = None,
+    writes: bool = True,
+) -> T:
     """Authorize ACTION and do WORK in one transaction. Any refusal (not permitted,
     not found, a rule of the site, a conflict) is audited, then re-raised."""
     try:
-        with (write_transaction() if writes else read_transaction()):
+        with write_transaction() if writes else read_transaction():
             return work(authorize(table, actor, site_number, action, lock=writes))
     except InvalidInput:
         raise  # malformed, not refused: nothing to audit

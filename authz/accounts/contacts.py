@@ -34,8 +34,8 @@ Decisions:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from peewee import JOIN
 
@@ -44,8 +44,19 @@ from authz.accounts.authority import Authority, run
 from authz.audit import trail
 from authz.contract.actors import Actor
 from authz.contract.contacts import (
-    Contact, ContactDeleted, ContactInput, ContactList, ContactReview as ReviewOut, ContactsReviewed,
-    OverdueSite, Reminded, ReviewReminders, Skipped,
+    Contact,
+    ContactDeleted,
+    ContactInput,
+    ContactList,
+    ContactsReviewed,
+    ContactType,
+    OverdueSite,
+    Reminded,
+    ReviewReminders,
+    Skipped,
+)
+from authz.contract.contacts import (
+    ContactReview as ReviewOut,
 )
 from authz.engine.table import DecisionTable
 from authz.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -53,7 +64,7 @@ from models.contacts import ContactReview, SiteContact
 from models.db import is_postgres, read_transaction, write_transaction
 from models.schema import Membership, Person, Site, utcnow
 
-CONTACT_TYPES = {
+CONTACT_TYPES: dict[ContactType, str] = {
     "primary": "Primary contact",
     "technical": "Site technical contact",
     "administrative": "Administrative / proof-of-entitlement contact",
@@ -86,13 +97,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # -- validating --------------------------------------------------------------
 
+
 def parse_contact(contact: ContactInput) -> dict[str, Any]:
     """The whole contact record, normalised: every field stripped, contact_types
     in catalogue order. Raises RuleViolation (422) naming the first field that is
     empty or malformed (the message lists all of them). The contract's type has
     already refused missing fields, unknown fields and wrong types."""
     body = {field: getattr(contact, field) for field in (*FIELDS, "contact_types")}
-    record, problems = {}, []
+    record: dict[str, Any] = {}
+    problems: list[RuleViolation] = []
     for field in FIELDS:
         try:
             record[field] = _field(body, field)
@@ -136,8 +149,10 @@ def parse_contact_types(value: Any) -> list[str]:
         raise RuleViolation(f"'contact_types' must be a non-empty list of: {known}", field="contact_types")
     unknown = [t for t in value if not isinstance(t, str) or t not in CONTACT_TYPES]
     if unknown:
-        raise RuleViolation(f"'contact_types' has unknown type(s) {', '.join(map(repr, unknown))}; known: {known}",
-                            field="contact_types")
+        raise RuleViolation(
+            f"'contact_types' has unknown type(s) {', '.join(map(repr, unknown))}; known: {known}",
+            field="contact_types",
+        )
     return [t for t in CONTACT_TYPES if t in value]
 
 
@@ -150,10 +165,11 @@ def _days(days: Any) -> int:
 def _naive_utc(when: datetime | None) -> datetime:
     if when is None:
         return utcnow()
-    return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
 # -- presenting --------------------------------------------------------------
+
 
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") + "Z" if when else None
@@ -169,15 +185,24 @@ def _record(contact: SiteContact) -> dict[str, Any]:
 
 
 def describe(contact: SiteContact, site_number: str) -> Contact:
-    return Contact(id=contact.id, site=site_number, **_record(contact), created_at=_iso(contact.created_at),
-                   updated_at=_iso(contact.updated_at), updated_by=contact.updated_by)
+    return Contact(
+        id=contact.id,
+        site=site_number,
+        **_record(contact),
+        created_at=_iso(contact.created_at),
+        updated_at=_iso(contact.updated_at),
+        updated_by=contact.updated_by,
+    )
 
 
 def _review(review: ContactReview | None, now: datetime) -> ReviewOut:
     reviewed_at = review.reviewed_at if review else None
-    return ReviewOut(last_reviewed_at=_iso(reviewed_at), last_reviewed_by=review.reviewed_by if review else None,
-                     last_reminded_at=_iso(review.last_reminded_at if review else None),
-                     overdue=_is_overdue(reviewed_at, now - timedelta(days=REVIEW_PERIOD_DAYS)))
+    return ReviewOut(
+        last_reviewed_at=_iso(reviewed_at),
+        last_reviewed_by=review.reviewed_by if review else None,
+        last_reminded_at=_iso(review.last_reminded_at if review else None),
+        overdue=_is_overdue(reviewed_at, now - timedelta(days=REVIEW_PERIOD_DAYS)),
+    )
 
 
 def _is_overdue(reviewed_at: datetime | None, cutoff: datetime) -> bool:
@@ -186,8 +211,8 @@ def _is_overdue(reviewed_at: datetime | None, cutoff: datetime) -> bool:
 
 # -- reading -----------------------------------------------------------------
 
-def list_contacts(table: DecisionTable, actor: Actor, site_number: str, *,
-                  now: datetime | None = None) -> ContactList:
+
+def list_contacts(table: DecisionTable, actor: Actor, site_number: str, *, now: datetime | None = None) -> ContactList:
     """The site's contacts (oldest first), its last review, and the contact
     types no contact carries (worth a warning, not an error)."""
     moment = _naive_utc(now)
@@ -195,9 +220,13 @@ def list_contacts(table: DecisionTable, actor: Actor, site_number: str, *,
     def work(authority: Authority) -> ContactList:
         contacts = list(SiteContact.select().where(SiteContact.site == authority.site).order_by(SiteContact.id))
         covered = {t for c in contacts for t in _types(c)}
-        return ContactList(site_number, [describe(c, site_number) for c in contacts],
-                           _review(ContactReview.get_or_none(ContactReview.site == authority.site), moment),
-                           [t for t in CONTACT_TYPES if t not in covered])
+        return ContactList(
+            site_number,
+            [describe(c, site_number) for c in contacts],
+            _review(ContactReview.get_or_none(ContactReview.site == authority.site), moment),
+            [t for t in CONTACT_TYPES if t not in covered],
+        )
+
     return run(table, actor, site_number, "view_contacts", work, writes=False)
 
 
@@ -212,6 +241,7 @@ def _contact(site: Site, contact_id: int) -> SiteContact:
 
 # -- changing ----------------------------------------------------------------
 
+
 def create_contact(table: DecisionTable, actor: Actor, site_number: str, contact: ContactInput) -> Contact:
     record = parse_contact(contact)
 
@@ -220,16 +250,24 @@ def create_contact(table: DecisionTable, actor: Actor, site_number: str, contact
         if count >= MAX_CONTACTS_PER_SITE:
             raise Conflict(f"a site keeps at most {MAX_CONTACTS_PER_SITE} contacts; delete one first")
         now = utcnow()
-        created = SiteContact.create(site=authority.site, **_stored(record), created_at=now, updated_at=now,
-                                     updated_by=actor.audit_name)
-        trail.record(actor.audit_name, "create_contact", site_number=site_number, target=f"contact:{created.id}",
-                     after=_record(created))
+        created = SiteContact.create(
+            site=authority.site, **_stored(record), created_at=now, updated_at=now, updated_by=actor.audit_name
+        )
+        trail.record(
+            actor.audit_name,
+            "create_contact",
+            site_number=site_number,
+            target=f"contact:{created.id}",
+            after=_record(created),
+        )
         return describe(created, site_number)
+
     return run(table, actor, site_number, "edit_contacts", work)
 
 
-def replace_contact(table: DecisionTable, actor: Actor, site_number: str, contact_id: int,
-                    contact: ContactInput) -> Contact:
+def replace_contact(
+    table: DecisionTable, actor: Actor, site_number: str, contact_id: int, contact: ContactInput
+) -> Contact:
     """Save the whole record: every field is replaced, or (on any problem) none."""
     record = parse_contact(contact)
 
@@ -241,9 +279,16 @@ def replace_contact(table: DecisionTable, actor: Actor, site_number: str, contac
         stored.updated_at = utcnow()
         stored.updated_by = actor.audit_name
         stored.save()
-        trail.record(actor.audit_name, "update_contact", site_number=site_number, target=f"contact:{stored.id}",
-                     before=before, after=_record(stored))
+        trail.record(
+            actor.audit_name,
+            "update_contact",
+            site_number=site_number,
+            target=f"contact:{stored.id}",
+            before=before,
+            after=_record(stored),
+        )
         return describe(stored, site_number)
+
     return run(table, actor, site_number, "edit_contacts", work, target=f"contact:{contact_id}")
 
 
@@ -252,9 +297,11 @@ def delete_contact(table: DecisionTable, actor: Actor, site_number: str, contact
         stored = _contact(authority.site, contact_id)
         before = _record(stored)
         stored.delete_instance()
-        trail.record(actor.audit_name, "delete_contact", site_number=site_number, target=f"contact:{stored.id}",
-                     before=before)
+        trail.record(
+            actor.audit_name, "delete_contact", site_number=site_number, target=f"contact:{stored.id}", before=before
+        )
         return ContactDeleted(stored.id, site_number)
+
     return run(table, actor, site_number, "edit_contacts", work, target=f"contact:{contact_id}")
 
 
@@ -262,8 +309,9 @@ def _stored(record: dict[str, Any]) -> dict[str, Any]:
     return {**{f: record[f] for f in FIELDS}, "contact_types": ",".join(record["contact_types"])}
 
 
-def mark_reviewed(table: DecisionTable, actor: Actor, site_number: str, *,
-                  now: datetime | None = None) -> ContactsReviewed:
+def mark_reviewed(
+    table: DecisionTable, actor: Actor, site_number: str, *, now: datetime | None = None
+) -> ContactsReviewed:
     """Record that ACTOR reviewed the site's contacts (at NOW, default the clock)
     and found them current."""
     moment = _naive_utc(now)
@@ -277,13 +325,20 @@ def mark_reviewed(table: DecisionTable, actor: Actor, site_number: str, *,
             review.reviewed_at, review.reviewed_by = moment, actor.audit_name
             review.save()
         contacts = SiteContact.select().where(SiteContact.site == authority.site).count()
-        trail.record(actor.audit_name, "mark_contacts_reviewed", site_number=site_number, before=before,
-                     after={"reviewed_at": moment, "reviewed_by": actor.audit_name, "contacts": contacts})
+        trail.record(
+            actor.audit_name,
+            "mark_contacts_reviewed",
+            site_number=site_number,
+            before=before,
+            after={"reviewed_at": moment, "reviewed_by": actor.audit_name, "contacts": contacts},
+        )
         return ContactsReviewed(site_number, _iso(moment), actor.audit_name, contacts)
+
     return run(table, actor, site_number, "mark_contacts_reviewed", work)
 
 
 # -- the monthly review, across sites (operators) -----------------------------
+
 
 def overdue_sites(days: int = REVIEW_PERIOD_DAYS, now: datetime | None = None) -> list[OverdueSite]:
     """Every site whose contacts were never reviewed, or last reviewed more than
@@ -292,30 +347,49 @@ def overdue_sites(days: int = REVIEW_PERIOD_DAYS, now: datetime | None = None) -
     days, moment = _days(days), _naive_utc(now)
     cutoff = moment - timedelta(days=days)
     with read_transaction():
-        rows = list(Site.select(Site.id, Site.number, Site.name, ContactReview.reviewed_at,
-                                ContactReview.reviewed_by, ContactReview.last_reminded_at)
-                    .join(ContactReview, JOIN.LEFT_OUTER, on=(ContactReview.site == Site.id))
-                    .where(ContactReview.reviewed_at.is_null() | (ContactReview.reviewed_at < cutoff))
-                    .order_by(Site.number).tuples())
+        query = (
+            Site.select(
+                Site.id,
+                Site.number,
+                Site.name,
+                ContactReview.reviewed_at,
+                ContactReview.reviewed_by,
+                ContactReview.last_reminded_at,
+            )
+            .join(ContactReview, JOIN.LEFT_OUTER, on=(ContactReview.site == Site.id))
+            .where(ContactReview.reviewed_at.is_null() | (ContactReview.reviewed_at < cutoff))
+            .order_by(Site.number)
+            .tuples()
+        )
+        rows = cast(list[tuple[Any, ...]], list(query))  # peewee's stubs type .tuples() rows as the model
         primaries = _primaries([row[0] for row in rows])
-    return [OverdueSite(site=number, name=name, last_reviewed_at=_iso(reviewed_at), last_reviewed_by=reviewed_by,
-                        last_reminded_at=_iso(reminded_at),
-                        primary=primaries[site_id].login_id if site_id in primaries else None)
-            for site_id, number, name, reviewed_at, reviewed_by, reminded_at in rows]
+    return [
+        OverdueSite(
+            site=number,
+            name=name,
+            last_reviewed_at=_iso(reviewed_at),
+            last_reviewed_by=reviewed_by,
+            last_reminded_at=_iso(reminded_at),
+            primary=primaries[site_id].login_id if site_id in primaries else None,
+        )
+        for site_id, number, name, reviewed_at, reviewed_by, reminded_at in rows
+    ]
 
 
 def _primaries(site_ids: list[int]) -> dict[int, Person]:
     found: dict[int, Person] = {}
     for start in range(0, len(site_ids), 500):  # keep IN (...) lists short
-        query = (Membership.select(Membership.site, Person).join(Person)
-                 .where(Membership.site.in_(site_ids[start:start + 500]) & (Membership.role == "primary")))
+        query = (
+            Membership.select(Membership.site, Person)
+            .join(Person)
+            .where(Membership.site.in_(site_ids[start : start + 500]) & (Membership.role == "primary"))
+        )
         for member in query:
             found[member.site_id] = member.person
     return found
 
 
-def send_review_reminders(actor: Actor, days: int = REVIEW_PERIOD_DAYS,
-                          now: datetime | None = None) -> ReviewReminders:
+def send_review_reminders(actor: Actor, days: int = REVIEW_PERIOD_DAYS, now: datetime | None = None) -> ReviewReminders:
     """Queue a review reminder to the primary contact of each overdue site, at
     most once per REMINDER_INTERVAL per site. Each site is reminded in its own
     transaction (message, stamp and audit record together), so one site's
@@ -348,14 +422,21 @@ def _remind(actor: Actor, site_number: str, days: int, now: datetime) -> Reminde
             return Skipped(site_number, "reviewed_meanwhile")
         if last is not None and last > now - REMINDER_INTERVAL:
             return Skipped(site_number, "reminded_recently", last_reminded_at=_iso(last) or "")
-        primary = (Person.select().join(Membership)
-                   .where((Membership.site == site) & (Membership.role == "primary")).first())
+        primary = (
+            Person.select().join(Membership).where((Membership.site == site) & (Membership.role == "primary")).first()
+        )
         if primary is None:
             return Skipped(site_number, "no_primary")
         recipient = notifications.recipient_for(primary)
         try:
-            notifications.enqueue("review_reminder", recipient, site_number=site_number, site_name=site.name,
-                                  person_name=notifications.display_name(primary), last_reviewed_at=reviewed_at)
+            notifications.enqueue(
+                "review_reminder",
+                recipient,
+                site_number=site_number,
+                site_name=site.name,
+                person_name=notifications.display_name(primary),
+                last_reviewed_at=reviewed_at,
+            )
         except ValueError:
             return Skipped(site_number, "no_valid_address", primary=primary.login_id)
         if review is None:
@@ -363,7 +444,12 @@ def _remind(actor: Actor, site_number: str, days: int, now: datetime) -> Reminde
         else:
             review.last_reminded_at = now
             review.save()
-        trail.record(actor.audit_name, "review_reminder", site_number=site_number, target=primary.login_id,
-                     before={"last_reminded_at": last},
-                     after={"last_reminded_at": now, "recipient": recipient, "last_reviewed_at": reviewed_at})
+        trail.record(
+            actor.audit_name,
+            "review_reminder",
+            site_number=site_number,
+            target=primary.login_id,
+            before={"last_reminded_at": last},
+            after={"last_reminded_at": now, "recipient": recipient, "last_reviewed_at": reviewed_at},
+        )
         return Reminded(site_number, site.name, primary.login_id, recipient, _iso(reviewed_at))

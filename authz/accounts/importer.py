@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from authz.errors import ImportInvalid, Problem
 from authz.engine.table import DecisionTable
+from authz.errors import ImportInvalid, Problem
 from models.db import write_transaction
 from models.directory import record_change
 from models.identifiers import login_id_problem, login_key
@@ -35,7 +35,7 @@ def import_file(path: Path | str, table: DecisionTable) -> dict[str, int]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ImportInvalid(str(path), [Problem(str(path), None, f"cannot read: {exc}")])
+        raise ImportInvalid(str(path), [Problem(str(path), None, f"cannot read: {exc}")]) from None
     return import_data(data, table, source=str(path))
 
 
@@ -54,8 +54,8 @@ def import_data(data: Any, table: DecisionTable, source: str = "import") -> dict
         raise ImportInvalid(source, problems)
     with write_transaction():
         site_ids = _write_sites(sites)
-        person_ids = _write_people(people)
-        _write_memberships(memberships, site_ids, person_ids, table)
+        _write_people(people)
+        _write_memberships(memberships, site_ids, table)
         record_change("import")  # caches drop everything: cheaper than one entry per row
     return {"sites": len(sites), "people": len(people), "memberships": len(memberships)}
 
@@ -71,7 +71,9 @@ def _rows(data: dict, key: str, problems: _Problems) -> list[dict]:
     return [row if isinstance(row, dict) else {} for row in rows]
 
 
-def _text(row: dict, field: str, where: str, problems: _Problems, *, required: bool = True, limit: int = 320) -> str | None:
+def _text(
+    row: dict, field: str, where: str, problems: _Problems, *, required: bool = True, limit: int = 320
+) -> str | None:
     value = row.get(field)
     if value is None and not required:
         return None
@@ -103,6 +105,8 @@ def _check_sites(sites: list[dict], problems: _Problems) -> None:
     for i, row in enumerate(sites):
         number = _identifier(row, "number", f"sites[{i}]", problems, limit=64)
         _text(row, "name", f"sites[{i}]", problems, limit=255)
+        if number is None:
+            continue
         if number in seen:
             problems.add(f"sites[{i}].number", f"site '{number}' is already listed at sites[{seen[number]}]")
         seen.setdefault(number, i)
@@ -123,12 +127,16 @@ def _check_people(people: list[dict], problems: _Problems) -> None:
         if login:
             key = login_key(login)
             if key in seen:
-                problems.add(f"{where}.login_id", f"'{login}' is already listed at people[{seen[key]}] (login ids ignore the case of ASCII letters)")
+                problems.add(
+                    f"{where}.login_id",
+                    f"'{login}' is already listed at people[{seen[key]}] (login ids ignore the case of ASCII letters)",
+                )
             seen.setdefault(key, i)
 
 
-def _check_memberships(rows: list[dict], sites: list[dict], people: list[dict],
-                       table: DecisionTable, problems: _Problems) -> None:
+def _check_memberships(
+    rows: list[dict], sites: list[dict], people: list[dict], table: DecisionTable, problems: _Problems
+) -> None:
     file_sites = {str(s.get("number")).strip() for s in sites}
     file_people = {login_key(str(p.get("login_id"))) for p in people if p.get("login_id")}
     final_roles: dict[str, dict[str, tuple[str, str]]] = {}  # site -> login -> (role, where)
@@ -166,16 +174,29 @@ def _check_levels(levels: Any, role: str, where: str, table: DecisionTable, prob
         return
     for app, level in levels.items():
         if app not in table.catalogue.applications:
-            problems.add(f"{where}.levels.{app}", f"unknown application (known: {', '.join(table.catalogue.applications)})")
+            problems.add(
+                f"{where}.levels.{app}", f"unknown application (known: {', '.join(table.catalogue.applications)})"
+            )
         elif level not in table.level_order(app):
-            problems.add(f"{where}.levels.{app}", f"unknown level {level!r} (known: {', '.join(table.level_order(app))})")
+            problems.add(
+                f"{where}.levels.{app}", f"unknown level {level!r} (known: {', '.join(table.level_order(app))})"
+            )
         elif level != table.lowest_level(app) and not table.catalogue.may_hold(role, app):
-            problems.add(f"{where}.levels.{app}", f"a {role} may not hold '{app}' (only {', '.join(sorted(table.catalogue.applications[app].holders))})")
+            problems.add(
+                f"{where}.levels.{app}",
+                f"a {role} may not hold '{app}' "
+                f"(only {', '.join(sorted(table.catalogue.applications[app].holders or ()))})",
+            )
 
 
 def _existing_roles(site_number: str) -> dict[str, tuple[str, str]]:
-    query = (Membership.select(Membership.role, Person.login_key).join(Person)
-             .switch(Membership).join(Site).where(Site.number == site_number))
+    query = (
+        Membership.select(Membership.role, Person.login_key)
+        .join(Person)
+        .switch(Membership)
+        .join(Site)
+        .where(Site.number == site_number)
+    )
     return {m.person.login_key: (m.role, "database") for m in query}
 
 
@@ -186,8 +207,10 @@ def _check_site_roles(site: str, roles: dict[str, tuple[str, str]], problems: _P
         where = last_from_file.get("primary", "memberships")
         problems.add(where, f"site '{site}' would have {counts['primary']} primary contacts; it needs exactly one")
     if counts["secondary"] > MAX_SECONDARIES:
-        problems.add(last_from_file.get("secondary", "memberships"),
-                     f"site '{site}' would have {counts['secondary']} secondary contacts; at most {MAX_SECONDARIES}")
+        problems.add(
+            last_from_file.get("secondary", "memberships"),
+            f"site '{site}' would have {counts['secondary']} secondary contacts; at most {MAX_SECONDARIES}",
+        )
 
 
 def _write_sites(sites: list[dict]) -> dict[str, int]:
@@ -207,7 +230,7 @@ def _write_people(people: list[dict]) -> None:
             Person.create(**fields)
 
 
-def _write_memberships(rows: list[dict], site_ids: dict[str, int], _people, table: DecisionTable) -> None:
+def _write_memberships(rows: list[dict], site_ids: dict[str, int], table: DecisionTable) -> None:
     # Demote before promote, so the one-primary index never sees two at once.
     ordered = sorted(rows, key=lambda r: r["role"] == "primary")
     for row in ordered:
@@ -220,7 +243,10 @@ def _write_memberships(rows: list[dict], site_ids: dict[str, int], _people, tabl
             membership.role = row["role"]
             membership.save()
         MembershipLevel.delete().where(MembershipLevel.membership == membership).execute()
-        levels = [{"membership": membership, "application": app, "level": level}
-                  for app, level in (row.get("levels") or {}).items() if level != table.lowest_level(app)]
+        levels = [
+            {"membership": membership, "application": app, "level": level}
+            for app, level in (row.get("levels") or {}).items()
+            if level != table.lowest_level(app)
+        ]
         if levels:
             MembershipLevel.insert_many(levels).execute()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from msgspec import UNSET
 
@@ -16,7 +17,13 @@ from authz.accounts.rules import check_grant, check_may_act_on, check_secondary_
 from authz.audit import trail
 from authz.contract.actors import Actor
 from authz.contract.members import (
-    Member, MemberChange, MemberPage, MemberQuery, MemberRemoved, NewMember, UserCheck,
+    Member,
+    MemberChange,
+    MemberPage,
+    MemberQuery,
+    MemberRemoved,
+    NewMember,
+    UserCheck,
 )
 from authz.engine.table import DecisionTable
 from authz.errors import Conflict, RuleViolation
@@ -31,23 +38,36 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # -- reading -----------------------------------------------------------------
 
+
 def list_members(table: DecisionTable, actor: Actor, site_number: str, query: MemberQuery) -> MemberPage:
     """A page of members by login id, optionally of one role or matching a search
     (in login id, names or email)."""
+
     def work(authority: Authority) -> MemberPage:
-        rows_query = (Membership.select(Membership, Person).join(Person)
-                      .where((Membership.site == authority.site) & (Person.login_key > login_key(query.after))))
+        rows_query = (
+            Membership.select(Membership, Person)
+            .join(Person)
+            .where((Membership.site == authority.site) & (Person.login_key > login_key(query.after)))
+        )
         if query.role:
             rows_query = rows_query.where(Membership.role == query.role)
         if query.q:  # contains() is case-insensitive on both databases
             search = query.q
-            rows_query = rows_query.where(Person.login_key.contains(search) | Person.email.contains(search)
-                                          | Person.first_name.contains(search) | Person.last_name.contains(search))
+            rows_query = rows_query.where(
+                Person.login_key.contains(search)
+                | Person.email.contains(search)
+                | Person.first_name.contains(search)
+                | Person.last_name.contains(search)
+            )
         rows = list(rows_query.order_by(Person.login_key).limit(query.limit + 1))
-        page = rows[:query.limit]
+        page = rows[: query.limit]
         levels = stored_levels([m.id for m in page])
-        return MemberPage(site_number, [describe(table, m, levels[m.id]) for m in page],
-                          page[-1].person.login_key if len(rows) > query.limit else None)
+        return MemberPage(
+            site_number,
+            [describe(table, m, levels[m.id]) for m in page],
+            page[-1].person.login_key if len(rows) > query.limit else None,
+        )
+
     return run(table, actor, site_number, "list_users", work, writes=False)
 
 
@@ -55,6 +75,7 @@ def get_member(table: DecisionTable, actor: Actor, site_number: str, login_id: s
     def work(authority: Authority) -> Member:
         member = member_of(authority.site.id, login_id)
         return describe(table, member, stored_levels([member.id])[member.id])
+
     return run(table, actor, site_number, "list_users", work, target=login_id, writes=False)
 
 
@@ -69,8 +90,9 @@ def export_csv(table: DecisionTable, actor: Actor, site_number: str) -> Iterator
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(header)
-        query = (Membership.select(Membership, Person).join(Person)
-                 .where(Membership.site == site).order_by(Person.login_key))
+        query = (
+            Membership.select(Membership, Person).join(Person).where(Membership.site == site).order_by(Person.login_key)
+        )
         batch: list[Membership] = []
         for member in query.iterator():
             batch.append(member)
@@ -78,6 +100,7 @@ def export_csv(table: DecisionTable, actor: Actor, site_number: str) -> Iterator
                 yield _csv_batch(table, batch, writer, buffer)
                 batch = []
         yield _csv_batch(table, batch, writer, buffer)
+
     return rows()
 
 
@@ -85,9 +108,21 @@ def _csv_batch(table: DecisionTable, batch: list[Membership], writer: Any, buffe
     levels = stored_levels([m.id for m in batch]) if batch else {}
     for member in batch:
         row = describe(table, member, levels[member.id])
-        writer.writerow([spreadsheet_safe(v) for v in (
-            row.login_id, row.first_name, row.last_name, row.email, row.role,
-            *row.levels.values(), row.added_at, row.added_by or "")])
+        writer.writerow(
+            [
+                spreadsheet_safe(v)
+                for v in (
+                    row.login_id,
+                    row.first_name,
+                    row.last_name,
+                    row.email,
+                    row.role,
+                    *row.levels.values(),
+                    row.added_at,
+                    row.added_by or "",
+                )
+            ]
+        )
     data = buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate()
@@ -102,13 +137,16 @@ def spreadsheet_safe(value: Any) -> str:
 
 def user_check(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> UserCheck:
     """Is LOGIN_ID a known identity, and already a member here?"""
+
     def work(authority: Authority) -> UserCheck:
         person = Person.by_key(login_key(login_id))
         return UserCheck(login_id, person is not None, person is not None and is_member(authority.site.id, person))
+
     return run(table, actor, site_number, "check_user", work, target=login_id, writes=False)
 
 
 # -- changing ----------------------------------------------------------------
+
 
 def add_member(table: DecisionTable, actor: Actor, site_number: str, new: NewMember) -> Member:
     """Add a known identity directly, with a justification, a role and levels;
@@ -119,8 +157,9 @@ def add_member(table: DecisionTable, actor: Actor, site_number: str, new: NewMem
     def work(authority: Authority) -> Member:
         person = Person.by_key(login_key(new.login_id))
         if person is None:
-            raise RuleViolation(f"'{new.login_id}' is not a known identity (check it with user check first)",
-                                field="login_id")
+            raise RuleViolation(
+                f"'{new.login_id}' is not a known identity (check it with user check first)", field="login_id"
+            )
         if person.email.lower() != email.lower():
             raise RuleViolation("the email does not match that identity's email", field="email")
         if is_member(authority.site.id, person):
@@ -133,20 +172,26 @@ def add_member(table: DecisionTable, actor: Actor, site_number: str, new: NewMem
         after = {"role": new.role, "levels": levels, "business_justification": justification}
         trail.record(actor.audit_name, "add_user", site_number=site_number, target=person.login_id, after=after)
         seq = record_change("membership", site_number, person.login_key)
-        notifications.enqueue("welcome", notifications.recipient_for(person), site_number=site_number,
-                              site_name=authority.site.name, person_name=notifications.display_name(person),
-                              login_id=person.login_id, role=new.role,
-                              levels=notifications.shown_levels(table, levels),
-                              added_by=notifications.actor_name(actor))
+        notifications.enqueue(
+            "welcome",
+            notifications.recipient_for(person),
+            site_number=site_number,
+            site_name=authority.site.name,
+            person_name=notifications.display_name(person),
+            login_id=person.login_id,
+            role=new.role,
+            levels=notifications.shown_levels(table, levels),
+            added_by=notifications.actor_name(actor),
+        )
         member.person = person
         added = describe(table, member, levels)
         added.change_seq = seq
         return added
+
     return run(table, actor, site_number, "add_user", work, target=new.login_id)
 
 
-def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str,
-                  change: MemberChange) -> Member:
+def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id: str, change: MemberChange) -> Member:
     """Change a member's details, role and levels (levels given are merged into
     the current ones). The whole change is applied, or none of it."""
     details = {f: getattr(change, f).strip() for f in DETAIL_FIELDS if getattr(change, f) is not UNSET}
@@ -159,13 +204,16 @@ def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id
         if member.role == "primary" and (new_role or level_changes):
             # Only an operator gets here: the primary holds every level, and the
             # role moves only by a transfer (a site always has exactly one primary).
-            raise RuleViolation("the primary contact's role and levels change only by a transfer of the role",
-                                field="role" if new_role else "levels")
+            raise RuleViolation(
+                "the primary contact's role and levels change only by a transfer of the role",
+                field="role" if new_role else "levels",
+            )
         stored = stored_levels([member.id])[member.id]
-        before = {"role": member.role, "levels": full_levels(table, stored), **_details(member.person)}
+        before_levels = full_levels(table, stored)
+        before = {"role": member.role, "levels": before_levels, **_details(member.person)}
         role = new_role or member.role
-        levels = {**before["levels"], **level_changes}
-        check_grant(table, authority, role, before["levels"], levels)
+        levels = {**before_levels, **level_changes}
+        check_grant(table, authority, role, before_levels, levels)
         if role == "secondary" and member.role != "secondary":
             check_secondary_room(authority.site.id)
         if details:
@@ -174,12 +222,19 @@ def update_member(table: DecisionTable, actor: Actor, site_number: str, login_id
         member.save()
         write_levels(table, member, levels)
         after = {"role": role, "levels": levels, **_details(member.person)}
-        trail.record(actor.audit_name, "update_user", site_number=site_number, target=member.person.login_id,
-                     before=before, after=after)
+        trail.record(
+            actor.audit_name,
+            "update_user",
+            site_number=site_number,
+            target=member.person.login_id,
+            before=before,
+            after=after,
+        )
         seq = record_change("membership", site_number, member.person.login_key)
         updated = describe(table, member, levels)
         updated.change_seq = seq
         return updated
+
     return run(table, actor, site_number, "update_user", work, target=login_id)
 
 
@@ -192,8 +247,9 @@ def _update_details(person: Person, details: dict[str, str]) -> None:
     one site may change them only when the person belongs to no other site."""
     sites = Membership.select().where(Membership.person == person).count()
     if sites > 1:
-        raise Conflict("this person also belongs to other sites; their details can be changed "
-                       "only by an operator or by themselves")
+        raise Conflict(
+            "this person also belongs to other sites; their details can be changed only by an operator or by themselves"
+        )
     for field, value in details.items():
         setattr(person, field, value)
     person.save()
@@ -208,8 +264,10 @@ def remove_member(table: DecisionTable, actor: Actor, site_number: str, login_id
         stored = stored_levels([member.id])[member.id]
         before = {"role": member.role, "levels": full_levels(table, stored)}
         member.delete_instance()  # levels go with it (ON DELETE CASCADE)
-        trail.record(actor.audit_name, "remove_user", site_number=site_number, target=member.person.login_id,
-                     before=before)
+        trail.record(
+            actor.audit_name, "remove_user", site_number=site_number, target=member.person.login_id, before=before
+        )
         seq = record_change("membership", site_number, member.person.login_key)
         return MemberRemoved(member.person.login_id, site_number, seq)
+
     return run(table, actor, site_number, "remove_user", work, target=login_id)

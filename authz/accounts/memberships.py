@@ -3,8 +3,10 @@ requests and site operations share."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
+from typing import cast
 
+from authz.contract.common import Role
 from authz.contract.members import Member
 from authz.engine.table import DecisionTable
 from authz.errors import NotFound
@@ -14,8 +16,12 @@ from models.schema import Membership, MembershipLevel, Person
 
 def member_of(site_id: int, login_id: str) -> Membership:
     """LOGIN_ID's membership of the site (the person joined), or NotFound."""
-    member = (Membership.select(Membership, Person).join(Person)
-              .where((Membership.site == site_id) & (Person.login_key == login_key(login_id))).first())
+    member = (
+        Membership.select(Membership, Person)
+        .join(Person)
+        .where((Membership.site == site_id) & (Person.login_key == login_key(login_id)))
+        .first()
+    )
     if member is None:
         raise NotFound(f"'{login_id}' is not a member of this site")
     return member
@@ -36,8 +42,11 @@ def stored_levels(membership_ids: list[int]) -> dict[int, dict[str, str]]:
 def write_levels(table: DecisionTable, member: Membership, levels: Mapping[str, str]) -> None:
     """Store LEVELS as the member's levels, replacing what was there."""
     MembershipLevel.delete().where(MembershipLevel.membership == member).execute()
-    rows = [{"membership": member, "application": app, "level": level}
-            for app, level in levels.items() if level != table.lowest_level(app)]
+    rows = [
+        {"membership": member, "application": app, "level": level}
+        for app, level in levels.items()
+        if level != table.lowest_level(app)
+    ]
     if rows:
         MembershipLevel.insert_many(rows).execute()
 
@@ -46,7 +55,13 @@ def describe(table: DecisionTable, member: Membership, stored: Mapping[str, str]
     """The member as the contract shows them, with the levels that count."""
     person = member.person
     return Member(
-        login_id=person.login_id, email=person.email, first_name=person.first_name,
-        last_name=person.last_name, phone=person.phone, role=member.role,
+        login_id=person.login_id,
+        email=person.email,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        phone=person.phone,
+        role=cast(Role, member.role),  # the database's CHECK holds it to the roles
         levels=table.effective_levels(member.role, stored),
-        added_at=member.created_at.isoformat(timespec="seconds") + "Z", added_by=member.created_by)
+        added_at=member.created_at.isoformat(timespec="seconds") + "Z",
+        added_by=member.created_by,
+    )

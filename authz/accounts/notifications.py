@@ -27,15 +27,15 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Callable, Mapping
 
 from models.db import db, is_postgres, write_transaction
-from models.outbox import KINDS, LAST_ERROR_MAX, OutboxMessage
 from models.identifiers import login_key
+from models.outbox import KINDS, LAST_ERROR_MAX, OutboxMessage
 from models.schema import Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,7 @@ BACKOFF_CAP = timedelta(hours=1)
 MAX_ATTEMPTS = 10  # refusals by the server before a message is given up ('failed')
 
 ROLE_LABELS = {"primary": "Primary Contact", "secondary": "Secondary Contact", "user": "User"}
-_SIGNATURE = (
-    "This message was sent automatically by the site account management service.\n"
-    "Please do not reply to it."
-)
+_SIGNATURE = "This message was sent automatically by the site account management service.\nPlease do not reply to it."
 
 
 # --- Templates ------------------------------------------------------------------
@@ -64,8 +61,16 @@ class Rendered:
     body: str
 
 
-def welcome(*, site_number: str, site_name: str, person_name: str, login_id: str,
-            role: str, levels: Mapping[str, str], added_by: str) -> Rendered:
+def welcome(
+    *,
+    site_number: str,
+    site_name: str,
+    person_name: str,
+    login_id: str,
+    role: str,
+    levels: Mapping[str, str],
+    added_by: str,
+) -> Rendered:
     """A new member was added to a site directly (no request). LEVELS maps each
     application (as it should be shown) to the level granted, as it should be shown."""
     site = _site(site_number, site_name)
@@ -80,8 +85,16 @@ def welcome(*, site_number: str, site_name: str, person_name: str, login_id: str
     return Rendered(f"Welcome to site {site}", body)
 
 
-def request_granted(*, site_number: str, site_name: str, person_name: str, login_id: str,
-                    role: str, levels: Mapping[str, str], decided_by: str) -> Rendered:
+def request_granted(
+    *,
+    site_number: str,
+    site_name: str,
+    person_name: str,
+    login_id: str,
+    role: str,
+    levels: Mapping[str, str],
+    decided_by: str,
+) -> Rendered:
     """An access request was granted: the requester is now a member."""
     site = _site(site_number, site_name)
     body = (
@@ -94,8 +107,9 @@ def request_granted(*, site_number: str, site_name: str, person_name: str, login
     return Rendered(f"Access to site {site} granted", body)
 
 
-def request_denied(*, site_number: str, site_name: str, person_name: str, login_id: str,
-                   reason: str, decided_by: str) -> Rendered:
+def request_denied(
+    *, site_number: str, site_name: str, person_name: str, login_id: str, reason: str, decided_by: str
+) -> Rendered:
     """An access request was denied. REASON is the denial reason in words, as the
     requester should read it."""
     site = _site(site_number, site_name)
@@ -110,8 +124,9 @@ def request_denied(*, site_number: str, site_name: str, person_name: str, login_
     return Rendered(f"Access to site {site} denied", body)
 
 
-def review_reminder(*, site_number: str, site_name: str, person_name: str,
-                    last_reviewed_at: date | datetime | None) -> Rendered:
+def review_reminder(
+    *, site_number: str, site_name: str, person_name: str, last_reviewed_at: date | datetime | None
+) -> Rendered:
     """Remind a site's primary contact that the contacts are due for their monthly
     review. LAST_REVIEWED_AT is None when they were never reviewed."""
     site = _site(site_number, site_name)
@@ -162,8 +177,11 @@ def shown_levels(table, levels: Mapping[str, str]) -> dict[str, str]:
     """The levels above the lowest, as a person should read them (labels), for a
     DecisionTable's catalogue."""
     apps = table.catalogue.applications
-    return {apps[app].label: apps[app].levels.get(level, level)
-            for app, level in levels.items() if level != table.lowest_level(app)}
+    return {
+        apps[app].label: apps[app].levels.get(level, level)
+        for app, level in levels.items()
+        if level != table.lowest_level(app)
+    }
 
 
 def actor_name(actor) -> str:
@@ -212,8 +230,14 @@ def enqueue(kind: str, recipient: str, *, site_number: str | None = None, **data
     rendered = render(kind, **data)
     now = utcnow()
     return OutboxMessage.create(
-        created_at=now, kind=kind, site_number=site_number, recipient=address,
-        subject=rendered.subject, body=rendered.body, status="pending", attempts=0,
+        created_at=now,
+        kind=kind,
+        site_number=site_number,
+        recipient=address,
+        subject=rendered.subject,
+        body=rendered.body,
+        status="pending",
+        attempts=0,
         next_attempt_at=now,
     )
 
@@ -236,8 +260,15 @@ class DeliveryReport:
     smtp_error: str | None = None  # the server could not be reached: the run stopped there
 
 
-def deliver(smtp_host: str, smtp_port: int, sender: str, *, limit: int = 100,
-            now: datetime | None = None, timeout: float = SMTP_TIMEOUT) -> DeliveryReport:
+def deliver(
+    smtp_host: str,
+    smtp_port: int,
+    sender: str,
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+    timeout: float = SMTP_TIMEOUT,
+) -> DeliveryReport:
     """Send up to LIMIT due pending messages from SENDER through one SMTP session.
 
     Each message is claimed, sent, and recorded in its own transaction, so this must
@@ -302,18 +333,19 @@ def _claim_next(now: datetime) -> OutboxMessage | None:
     being due for any other deliverer: PostgreSQL skips rows another claim holds
     (SKIP LOCKED) and re-checks the condition on rows claimed meanwhile; SQLite
     serialises the whole claim under the write lock (BEGIN IMMEDIATE)."""
-    due = (OutboxMessage.select()
-           .where((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now))
-           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-           .limit(1))
+    due = (
+        OutboxMessage.select()
+        .where((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(1)
+    )
     with write_transaction():
         if is_postgres():
             due = due.for_update(skip_locked=True)
         message = next(iter(due), None)
         if message is None:
             return None
-        (OutboxMessage.update(next_attempt_at=now + CLAIM_LEASE)
-         .where(OutboxMessage.id == message.id).execute())
+        (OutboxMessage.update(next_attempt_at=now + CLAIM_LEASE).where(OutboxMessage.id == message.id).execute())
     return message
 
 
@@ -321,9 +353,11 @@ def _mark_sent(message: OutboxMessage, now: datetime) -> None:
     """Record that the server accepted MESSAGE. Its own transaction, right after the
     acceptance: the shorter this gap, the smaller the at-least-once window."""
     with write_transaction():
-        (OutboxMessage.update(status="sent", sent_at=now, last_error=None)
-         .where((OutboxMessage.id == message.id) & (OutboxMessage.status == "pending"))
-         .execute())
+        (
+            OutboxMessage.update(status="sent", sent_at=now, last_error=None)
+            .where((OutboxMessage.id == message.id) & (OutboxMessage.status == "pending"))
+            .execute()
+        )
     log.info("sent outbox message %s (%s) to %s", message.id, message.kind, message.recipient)
 
 
@@ -334,13 +368,19 @@ def _record_failure(message: OutboxMessage, error: str, now: datetime, *, may_gi
     attempts = message.attempts + 1
     give_up = may_give_up and attempts >= MAX_ATTEMPTS
     with write_transaction():
-        (OutboxMessage.update(
-            attempts=attempts, last_error=error[:LAST_ERROR_MAX],
-            next_attempt_at=now + backoff(attempts), status="failed" if give_up else "pending")
-         .where((OutboxMessage.id == message.id) & (OutboxMessage.status == "pending"))
-         .execute())
-    log.warning("outbox message %s attempt %d failed%s: %s", message.id, attempts,
-                " (given up)" if give_up else "", error)
+        (
+            OutboxMessage.update(
+                attempts=attempts,
+                last_error=error[:LAST_ERROR_MAX],
+                next_attempt_at=now + backoff(attempts),
+                status="failed" if give_up else "pending",
+            )
+            .where((OutboxMessage.id == message.id) & (OutboxMessage.status == "pending"))
+            .execute()
+        )
+    log.warning(
+        "outbox message %s attempt %d failed%s: %s", message.id, attempts, " (given up)" if give_up else "", error
+    )
 
 
 def _compose(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -348,7 +388,7 @@ def _compose(message: OutboxMessage, sender: str) -> EmailMessage:
     email["From"] = sender
     email["To"] = message.recipient
     email["Subject"] = message.subject
-    email["Date"] = format_datetime(message.created_at.replace(tzinfo=timezone.utc))
+    email["Date"] = format_datetime(message.created_at.replace(tzinfo=UTC))
     email["Message-ID"] = message_id(message, sender)
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
     email.set_content(message.body)
@@ -438,9 +478,20 @@ def list_messages(*, status: str | None = None, limit: int = 50) -> list[OutboxE
     query = OutboxMessage.select().order_by(OutboxMessage.id.desc()).limit(limit)
     if status:
         query = query.where(OutboxMessage.status == status)
-    return [OutboxEntry(m.id, m.status, m.kind, m.site_number, m.attempts, m.created_at,
-                        m.sent_at if m.status == "sent" else (m.next_attempt_at if m.status == "pending" else None),
-                        m.recipient, m.last_error) for m in query]
+    return [
+        OutboxEntry(
+            m.id,
+            m.status,
+            m.kind,
+            m.site_number,
+            m.attempts,
+            m.created_at,
+            m.sent_at if m.status == "sent" else (m.next_attempt_at if m.status == "pending" else None),
+            m.recipient,
+            m.last_error,
+        )
+        for m in query
+    ]
 
 
 def outbox_present() -> bool:

@@ -13,8 +13,9 @@ from models.schema import Person
 
 
 def _profile(person: Person) -> Profile:
-    return Profile(person.login_id, person.email, person.first_name, person.last_name, person.phone,
-                   person.notification_email)
+    return Profile(
+        person.login_id, person.email, person.first_name, person.last_name, person.phone, person.notification_email
+    )
 
 
 def _me(actor: Actor) -> Person:
@@ -40,6 +41,11 @@ def set_notification_email(actor: Actor, change: NotificationEmail) -> Profile:
         before = person.notification_email
         person.notification_email = address
         person.save()
-        trail.record(actor.audit_name, "set_notification_email", target=person.login_id,
-                     before={"notification_email": before}, after={"notification_email": person.notification_email})
+        trail.record(
+            actor.audit_name,
+            "set_notification_email",
+            target=person.login_id,
+            before={"notification_email": before},
+            after={"notification_email": person.notification_email},
+        )
     return _profile(person)

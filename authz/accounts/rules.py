@@ -4,11 +4,11 @@ levels, at most four secondaries, one primary that moves only by transfer."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from authz.accounts.authority import Authority, NotPermitted
-from authz.errors import Conflict, InvalidInput, RuleViolation
 from authz.engine.table import DecisionTable
+from authz.errors import Conflict, InvalidInput, RuleViolation
 from models.schema import Membership
 
 MAX_SECONDARIES = 4
@@ -21,8 +21,10 @@ def known_levels(table: DecisionTable, levels: Mapping[str, str] | None, field: 
         if app not in table.catalogue.applications:
             raise InvalidInput(f"unknown application '{app}'", field=f"{field}.{app}")
         if level not in table.level_order(app):
-            raise InvalidInput(f"unknown level {level!r} for '{app}' (known: {', '.join(table.level_order(app))})",
-                               field=f"{field}.{app}")
+            raise InvalidInput(
+                f"unknown level {level!r} for '{app}' (known: {', '.join(table.level_order(app))})",
+                field=f"{field}.{app}",
+            )
     return dict(levels or {})
 
 
@@ -31,27 +33,34 @@ def full_levels(table: DecisionTable, levels: Mapping[str, str]) -> dict[str, st
     return {app: levels.get(app, order[0]) for app, order in table.structure.level_order.items()}
 
 
-def check_grant(table: DecisionTable, authority: Authority, role: str,
-                before: Mapping[str, str], after: Mapping[str, str]) -> None:
+def check_grant(
+    table: DecisionTable, authority: Authority, role: str, before: Mapping[str, str], after: Mapping[str, str]
+) -> None:
     """Refuse a change of levels (BEFORE -> AFTER, full maps) for a member in ROLE
     that gives anything above what the actor holds, or that a role may not hold."""
     for app, level in after.items():
         if level == table.lowest_level(app):
             continue
         if not table.catalogue.may_hold(role, app):
-            raise RuleViolation(f"a {role} may not hold '{app}' (set it to {table.lowest_level(app)} "
-                                f"or make them a contact)", field=f"levels.{app}")
+            raise RuleViolation(
+                f"a {role} may not hold '{app}' (set it to {table.lowest_level(app)} or make them a contact)",
+                field=f"levels.{app}",
+            )
         raised = table.structure.rank(app, level) > table.structure.rank(app, before.get(app, table.lowest_level(app)))
         if raised and table.structure.rank(app, level) > table.structure.rank(app, authority.levels[app]):
-            raise NotPermitted(f"you hold {app} {authority.levels[app]} and cannot grant {level}", field=f"levels.{app}")
+            raise NotPermitted(
+                f"you hold {app} {authority.levels[app]} and cannot grant {level}", field=f"levels.{app}"
+            )
 
 
 def check_may_act_on(authority: Authority, target_login: str, target_role: str) -> None:
     if authority.is_self(target_login):
         raise NotPermitted("nobody changes their own membership")
     if target_role == "primary" and not authority.actor.is_operator:
-        raise NotPermitted("the primary contact cannot be changed here (a secondary cannot act on the primary; "
-                           "the role moves only by a transfer)")
+        raise NotPermitted(
+            "the primary contact cannot be changed here (a secondary cannot act on the primary; "
+            "the role moves only by a transfer)"
+        )
 
 
 def check_secondary_room(site_id: int, *, adding: int = 1) -> None:

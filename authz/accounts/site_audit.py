@@ -14,8 +14,10 @@ from authz.engine.table import DecisionTable
 
 def read_trail(table: DecisionTable, actor: Actor, site_number: str, query: AuditQuery) -> AuditPage:
     """A page of the site's audit records, newest first."""
+
     def work(authority: Authority) -> AuditPage:
         records = trail.page(site_number, limit=query.limit + 1, before_seq=query.before)
-        page = msgspec.convert(records[:query.limit], list[AuditEntry])
+        page = msgspec.convert(records[: query.limit], list[AuditEntry])
         return AuditPage(site_number, page, page[-1].seq if len(records) > query.limit else None)
+
     return run(table, actor, site_number, "view_audit", work, writes=False)

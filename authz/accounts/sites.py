@@ -3,6 +3,8 @@ primary role. The primary role moves only here, in one transaction."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from peewee import fn
 
 from authz.accounts.authority import Authority, run
@@ -36,26 +38,35 @@ def create_site(table: DecisionTable, actor: Actor, new: NewSite) -> SiteCreated
             if Site.select().where(Site.number == number).exists():
                 raise Conflict(f"site '{number}' already exists")
             person = Person.by_key(login_key(primary.login_id)) or Person.create(
-                login_id=primary.login_id, login_key=login_key(primary.login_id), email=primary.email.strip(),
-                **details)
+                login_id=primary.login_id, login_key=login_key(primary.login_id), email=primary.email.strip(), **details
+            )
             site = Site.create(number=number, name=name)
             Membership.create(site=site, person=person, role="primary", created_by=actor.audit_name)
-            trail.record(actor.audit_name, "create_site", site_number=number, target=person.login_id,
-                         after={"name": name, "primary": person.login_id})
+            trail.record(
+                actor.audit_name,
+                "create_site",
+                site_number=number,
+                target=person.login_id,
+                after={"name": name, "primary": person.login_id},
+            )
             seq = record_change("membership", number, person.login_key)
     except StoreConflict:  # a concurrent request created the same site (or person) first
         conflict = Conflict(f"site '{number}' already exists")
-        trail.record_refusal(actor.audit_name, "create_site", detail=conflict.message, site_number=number,
-                             target=primary.login_id)
+        trail.record_refusal(
+            actor.audit_name, "create_site", detail=conflict.message, site_number=number, target=primary.login_id
+        )
         raise conflict from None
     except Conflict as exc:
-        trail.record_refusal(actor.audit_name, "create_site", detail=exc.message, site_number=number,
-                             target=primary.login_id)
+        trail.record_refusal(
+            actor.audit_name, "create_site", detail=exc.message, site_number=number, target=primary.login_id
+        )
         raise
     return SiteCreated(number, name, person.login_id, seq)
 
 
-def transfer_primary(table: DecisionTable, actor: Actor, site_number: str, transfer: PrimaryTransfer) -> PrimaryTransferred:
+def transfer_primary(
+    table: DecisionTable, actor: Actor, site_number: str, transfer: PrimaryTransfer
+) -> PrimaryTransferred:
     """Make another member the primary contact. The former primary becomes a
     secondary (or a user) holding the highest levels that role may hold."""
     _require_operator(actor)
@@ -66,25 +77,37 @@ def transfer_primary(table: DecisionTable, actor: Actor, site_number: str, trans
         new = member_of(site.id, to_login)
         if new.role == "primary":
             raise RuleViolation(f"'{to_login}' is already the primary contact")
-        old = Membership.select(Membership, Person).join(Person).where(
-            (Membership.site == site) & (Membership.role == "primary")).get()
+        old = (
+            Membership.select(Membership, Person)
+            .join(Person)
+            .where((Membership.site == site) & (Membership.role == "primary"))
+            .get()
+        )
         if former_role == "secondary":
             check_secondary_room(site.id, adding=0 if new.role == "secondary" else 1)
         before = {"primary": old.person.login_id, to_login: new.role}
         # Demote first: the database never holds two primaries, even inside the transaction.
         old.role = former_role
         old.save()
-        write_levels(table, old, {app: _highest_holdable(table, former_role, app)
-                                  for app in table.catalogue.applications})
+        write_levels(
+            table, old, {app: _highest_holdable(table, former_role, app) for app in table.catalogue.applications}
+        )
         new.role = "primary"
         new.save()
         write_levels(table, new, {})  # a primary's levels are implied
         after = {"primary": new.person.login_id, old.person.login_id: former_role}
-        trail.record(actor.audit_name, "transfer_primary", site_number=site_number, target=new.person.login_id,
-                     before=before, after=after)
+        trail.record(
+            actor.audit_name,
+            "transfer_primary",
+            site_number=site_number,
+            target=new.person.login_id,
+            before=before,
+            after=after,
+        )
         record_change("membership", site_number, old.person.login_key)
         seq = record_change("membership", site_number, new.person.login_key)
         return PrimaryTransferred(site_number, new.person.login_id, old.person.login_id, former_role, seq)
+
     return run(table, actor, site_number, "transfer_primary", work, target=to_login)
 
 
@@ -97,11 +120,23 @@ def list_sites() -> SiteList:
     """Every site with its primary contact and how many secondaries and users it has."""
     with read_transaction():
         counts: dict[tuple[int, str], int] = {}
-        for site_id, role, n in (Membership.select(Membership.site, Membership.role, fn.COUNT(Membership.id))
-                                 .group_by(Membership.site, Membership.role).tuples()):
+        rows = (
+            Membership.select(Membership.site, Membership.role, fn.COUNT(Membership.id))
+            .group_by(Membership.site, Membership.role)
+            .tuples()
+        )
+        for site_id, role, n in cast(list[tuple[int, str, int]], rows):  # peewee's stubs type tuples as the model
             counts[(site_id, role)] = n
-        primaries = {m.site_id: m.person.login_id for m in
-                     Membership.select(Membership, Person).join(Person).where(Membership.role == "primary")}
+        primaries = {
+            m.site_id: m.person.login_id
+            for m in Membership.select(Membership, Person).join(Person).where(Membership.role == "primary")
+        }
         sites = list(Site.select().order_by(Site.number))
-    return SiteList([SiteSummary(s.number, s.name, primaries.get(s.id), counts.get((s.id, "secondary"), 0),
-                                 counts.get((s.id, "user"), 0)) for s in sites])
+    return SiteList(
+        [
+            SiteSummary(
+                s.number, s.name, primaries.get(s.id), counts.get((s.id, "secondary"), 0), counts.get((s.id, "user"), 0)
+            )
+            for s in sites
+        ]
+    )

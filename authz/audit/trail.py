@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from authz.errors import InvalidInput
-from models.audit import AuditHead, AuditRecord
 from models import locks
+from models.audit import AuditHead, AuditRecord
 from models.db import db, is_postgres, write_transaction
 from models.schema import utcnow
 
@@ -57,9 +58,17 @@ _TEXT_LIMITS = {
 # -- writing -----------------------------------------------------------------
 
 
-def record(actor: str, action: str, *, site_number: str | None = None, target: str | None = None,
-           before: Any = None, after: Any = None, outcome: str = "done",
-           detail: str | None = None) -> AuditRecord:
+def record(
+    actor: str,
+    action: str,
+    *,
+    site_number: str | None = None,
+    target: str | None = None,
+    before: Any = None,
+    after: Any = None,
+    outcome: str = "done",
+    detail: str | None = None,
+) -> AuditRecord:
     """Append one record inside the caller's open transaction and return it.
 
     Call it from within the transaction that makes the change (opened with
@@ -84,16 +93,32 @@ def record(actor: str, action: str, *, site_number: str | None = None, target: s
 
     _lock_chain()
     head = _read_head()
-    row = AuditRecord(seq=head.seq + 1, at=utcnow(), outcome=outcome, before=before_json,
-                      after=after_json, detail=detail, prev_hash=head.hash, **fields)
+    row = AuditRecord(
+        seq=head.seq + 1,
+        at=utcnow(),
+        outcome=outcome,
+        before=before_json,
+        after=after_json,
+        detail=detail,
+        prev_hash=head.hash,
+        **fields,
+    )
     row.hash = record_hash(row)
     row.save(force_insert=True)
     AuditHead.update(seq=row.seq, hash=row.hash).where(AuditHead.id == 1).execute()
     return row
 
 
-def record_refusal(actor: str, action: str, *, detail: str, site_number: str | None = None,
-                   target: str | None = None, before: Any = None, after: Any = None) -> AuditRecord:
+def record_refusal(
+    actor: str,
+    action: str,
+    *,
+    detail: str,
+    site_number: str | None = None,
+    target: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> AuditRecord:
     """Record a refused attempt in a transaction of its own, so it persists although
     the attempted change is rolled back. DETAIL says why it was refused.
 
@@ -107,8 +132,16 @@ def record_refusal(actor: str, action: str, *, detail: str, site_number: str | N
     # recording it must not fail, and DETAIL keeps the whole story.
     site_number, target = _clip("site_number", site_number), _clip("target", target)
     with write_transaction():
-        return record(actor, action, site_number=site_number, target=target, before=before,
-                      after=after, outcome="refused", detail=detail)
+        return record(
+            actor,
+            action,
+            site_number=site_number,
+            target=target,
+            before=before,
+            after=after,
+            outcome="refused",
+            detail=detail,
+        )
 
 
 def _check_text(name: str, value: object) -> None:
@@ -128,7 +161,7 @@ def _clip(name: str, value: str | None) -> str | None:
     if not value.strip():
         return None
     limit, _ = _TEXT_LIMITS[name]
-    return value if len(value) <= limit else value[:limit - 1] + "\u2026"
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
 
 
 def _lock_chain() -> None:
@@ -157,8 +190,9 @@ def canonical_json(value: Any) -> str | None:
     values always give equal text; None stays None (SQL NULL)."""
     if value is None:
         return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_jsonable)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_jsonable
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -222,8 +256,7 @@ def page_all(*, limit: int, before_seq: int | None = None) -> list[dict]:
 def _page(condition, limit: int, before_seq: int | None) -> list[dict]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
-    if before_seq is not None and (isinstance(before_seq, bool) or not isinstance(before_seq, int)
-                                   or before_seq < 1):
+    if before_seq is not None and (isinstance(before_seq, bool) or not isinstance(before_seq, int) or before_seq < 1):
         raise InvalidInput("before must be a positive record number", field="before")
     query = AuditRecord.select()
     if condition is not None:
@@ -348,8 +381,14 @@ def _check_head(head: AuditHead, last_seq: int, last_hash: str) -> tuple[int, st
         missing = str(head.seq) if head.seq == last_seq + 1 else f"{last_seq + 1}..{head.seq}"
         return last_seq + 1, "missing", f"newest record(s) {missing} missing: the chain head is seq {head.seq}"
     if head.seq < last_seq:
-        return head.seq + 1, "head", (f"records from seq {head.seq + 1} are beyond the chain head "
-                                      f"(seq {head.seq}): written around authz.audit, or the head was rewound")
+        return (
+            head.seq + 1,
+            "head",
+            (
+                f"records from seq {head.seq + 1} are beyond the chain head "
+                f"(seq {head.seq}): written around authz.audit, or the head was rewound"
+            ),
+        )
     if head.hash != last_hash:
         return last_seq, "head", "the newest record's hash differs from the chain head's: it was replaced"
     return None

@@ -12,17 +12,12 @@ from datetime import datetime
 
 from authz.audit import trail
 from authz.contract.actors import CLI_OPERATOR
+from authz.contract.actors import KEY_SCOPES as SCOPES
 from authz.errors import InvalidInput, NotFound, Unauthenticated
+from models.db import write_transaction
 from models.directory import Change, record_change
 from models.schema import ApiKey, utcnow
-from models.db import write_transaction
 
-SCOPES = {
-    "check": "ask for decisions: checks, effective permissions, who can, policy",
-    "admin": "account management on behalf of a person (X-Acting-User)",
-    "operator": "create sites, transfer the primary role",
-    "policy": "reload the policy",
-}
 _PREFIX = "azk"
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
@@ -38,7 +33,7 @@ class KeyInfo:
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, row: ApiKey) -> "KeyInfo":
+    def of(cls, row: ApiKey) -> KeyInfo:
         return cls(row.key_id, row.name, row.scope, row.created_at, row.revoked_at)
 
 
@@ -76,8 +71,13 @@ def revoke_key(key_id: str, actor: str = CLI_OPERATOR.audit_name) -> KeyInfo:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             row.save()
-            trail.record(actor, "revoke_api_key", target=f"key:{key_id}",
-                         before={"name": row.name, "scope": row.scope, "revoked": False}, after={"revoked": True})
+            trail.record(
+                actor,
+                "revoke_api_key",
+                target=f"key:{key_id}",
+                before={"name": row.name, "scope": row.scope, "revoked": False},
+                after={"revoked": True},
+            )
             record_change("api_key")
     return KeyInfo.of(row)
 
@@ -97,7 +97,7 @@ class KeyRing:
 
     def __init__(self):
         self._keys: dict[str, tuple[str, Caller]] | None = None
-        self._verified: dict[str, Caller] = {}
+        self._verified: dict[str | None, Caller] = {}
 
     def on_changes(self, changes: list[Change] | None) -> None:
         if changes is None or any(c.kind == "api_key" for c in changes):
@@ -116,7 +116,7 @@ class KeyRing:
 
     def _verify(self, authorization: str) -> Caller:
         scheme, _, token = authorization.partition(" ")
-        prefix, key_id, secret = (token.strip().split("_", 2) + ["", ""])[:3]
+        prefix, key_id, secret = [*token.strip().split("_", 2), "", ""][:3]
         if self._keys is None:
             self._keys = {
                 row.key_id: (row.secret_hash, Caller(row.key_id, row.name, row.scope))

@@ -8,8 +8,16 @@ from authz.cli.common import service, table_header, table_line, whole_number
 from authz.config import Settings
 
 # Columns of `authz audit list`: header, width (None: the rest of the line).
-_COLUMNS = (("SEQ", 7), ("AT (UTC)", 20), ("SITE", 12), ("ACTOR", 28), ("ACTION", 22),
-            ("TARGET", 28), ("OUTCOME", 8), ("DETAIL", None))
+_COLUMNS = (
+    ("SEQ", 7),
+    ("AT (UTC)", 20),
+    ("SITE", 12),
+    ("ACTOR", 28),
+    ("ACTION", 22),
+    ("TARGET", 28),
+    ("OUTCOME", 8),
+    ("DETAIL", None),
+)
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -24,10 +32,21 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     records = service(settings).audit.records(args.site, args.limit, args.before)
     print(table_header(_COLUMNS))
     for r in records:
-        print(table_line(_COLUMNS, [
-            str(r.seq), r.at[:19].replace("T", " "), r.site_number or "-",
-            r.actor, r.action, r.target or "-", r.outcome, r.detail or "",
-        ]))
+        print(
+            table_line(
+                _COLUMNS,
+                [
+                    str(r.seq),
+                    r.at[:19].replace("T", " "),
+                    r.site_number or "-",
+                    r.actor,
+                    r.action,
+                    r.target or "-",
+                    r.outcome,
+                    r.detail or "",
+                ],
+            )
+        )
     return 0
 
 

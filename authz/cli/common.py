@@ -19,13 +19,15 @@ if TYPE_CHECKING:
 ACTING_HELP = "act as this person, checked by the policy (default: as an operator)"
 
 
-def service(settings: Settings) -> "Service":
+def service(settings: Settings) -> Service:
     """The service of a command: the configured database, the policy accepted once."""
     from authz.service import Service
+
     return Service.open(settings)
 
 
 # -- who acts ------------------------------------------------------------------
+
 
 def add_acting(parser: argparse.ArgumentParser, help: str = ACTING_HELP) -> None:
     """Give a subcommand the --as LOGIN option that acting(args) reads."""
@@ -48,15 +50,18 @@ def acting(args: argparse.Namespace) -> Actor:
 
 # -- argument types ------------------------------------------------------------
 
+
 def whole_number(minimum: int, maximum: int | None = None, *, complaint: str | None = None) -> Any:
     """An argparse type for a whole number from MINIMUM to MAXIMUM (None: no upper bound)."""
+
     # COMPLAINT, if given, is the one message for any bad value: a format string of text=.
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                complaint.format(text=text) if complaint else f"not a whole number: {text!r}") from None
+                complaint.format(text=text) if complaint else f"not a whole number: {text!r}"
+            ) from None
         if value < minimum or (maximum is not None and value > maximum):
             if complaint:
                 raise argparse.ArgumentTypeError(complaint.format(text=text))
@@ -64,6 +69,7 @@ def whole_number(minimum: int, maximum: int | None = None, *, complaint: str | N
                 raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
             raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {value}")
         return value
+
     return parse
 
 
@@ -84,7 +90,7 @@ def table_line(columns: Columns, cells: list[str]) -> str:
     """One line of a listing: cell i padded to the width of columns[i] (header, width; None: the rest)."""
     # A value wider than its column pushes the rest right rather than being cut:
     # a listing must never hide part of a login, an actor or a target.
-    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, columns)]
+    parts = [cell.ljust(width) if width else cell for cell, (_, width) in zip(cells, columns, strict=False)]
     return " ".join(parts).rstrip()
 
 
@@ -98,7 +104,7 @@ def timestamp(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def lowest_levels(svc: "Service") -> dict[str, str]:
+def lowest_levels(svc: Service) -> dict[str, str]:
     """Each application's lowest level, in the policy in force."""
     return {app.id: app.levels[0].id for app in svc.policy.describe().applications}
 

@@ -17,11 +17,11 @@ GUNICORN_CONF = Path(os.environ.get("AUTHZ_GUNICORN_CONF", PROJECT_ROOT / "deplo
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)])
-    return 0  # not reached: exec replaces this process
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from authz.service.schema import migrate
+
     done = migrate(settings, args.to)
     print("\n".join(done) if done else "schema is up to date")
     return 0
@@ -51,6 +51,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     from authz.contract.checks import CheckRequest
     from authz.contract.parsing import convert, encode
+
     request = convert({"user": args.user, "site": args.site, "action": args.action}, CheckRequest)
     decision = service(settings).decisions.check(request)
     print(msgspec.json.format(encode(decision), indent=2).decode())
@@ -77,7 +78,8 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from authz.authn.keys import SCOPES
+    from authz.contract.actors import KEY_SCOPES
+
     sub.add_parser("serve", help="run the HTTP service under gunicorn").set_defaults(run=cmd_serve)
     p = sub.add_parser("migrate", help="bring the database schema up (or down) to a version")
     p.add_argument("--to", help="target version, e.g. 0000 to undo everything (default: latest)")
@@ -85,8 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="load sites, people and memberships from a YAML file")
     p.add_argument("file", type=Path)
     p.set_defaults(run=cmd_import)
-    sub.add_parser("demo", help="load the demo data if the database is empty; print a fresh demo key"
-                   ).set_defaults(run=cmd_demo)
+    sub.add_parser("demo", help="load the demo data if the database is empty; print a fresh demo key").set_defaults(
+        run=cmd_demo
+    )
     p = sub.add_parser("check", help="decide one check locally (exit 0 allowed, 1 denied)")
     p.add_argument("user")
     p.add_argument("site")
@@ -96,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
     p = keys.add_parser("create", help="create a key; prints the key alone on stdout")
     p.add_argument("--name", required=True)
-    p.add_argument("--scope", required=True, choices=sorted(SCOPES))
+    p.add_argument("--scope", required=True, choices=sorted(KEY_SCOPES))
     p.set_defaults(run=cmd_keys_create)
     keys.add_parser("list", help="list keys (never their secrets)").set_defaults(run=cmd_keys_list)
     p = keys.add_parser("revoke", help="revoke a key by its id")

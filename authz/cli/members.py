@@ -14,7 +14,14 @@ import sys
 from typing import Any, get_args
 
 from authz.cli.common import (
-    acting, add_acting, level_pair, lowest_levels, raised_levels, service, table_header, table_line,
+    acting,
+    add_acting,
+    level_pair,
+    lowest_levels,
+    raised_levels,
+    service,
+    table_header,
+    table_line,
 )
 from authz.config import Settings
 from authz.contract.common import AssignableRole, Role
@@ -43,8 +50,7 @@ def _levels(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
 
 def _secondary_warning(site: str, secondaries: int) -> None:
     if secondaries == 0:
-        print(f"warning: site {site} has no secondary contact; the primary should name at least one",
-              file=sys.stderr)
+        print(f"warning: site {site} has no secondary contact; the primary should name at least one", file=sys.stderr)
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
@@ -54,12 +60,16 @@ def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 # -- sites -------------------------------------------------------------------
 
+
 def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
     listed = service(settings).sites.all().sites
     print(table_header(_SITE_COLUMNS))
     for site in listed:
-        print(table_line(_SITE_COLUMNS, [site.number, site.primary or "-", str(site.secondaries),
-                                         str(site.users), site.name]))
+        print(
+            table_line(
+                _SITE_COLUMNS, [site.number, site.primary or "-", str(site.secondaries), str(site.users), site.name]
+            )
+        )
     for site in listed:
         _secondary_warning(site.number, site.secondaries)
     if not listed:
@@ -69,28 +79,33 @@ def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sites_create(args: argparse.Namespace, settings: Settings) -> int:
     from authz.contract.members import NewSite
+
     primary = {"login_id": args.primary, "email": args.email, **_given(args, "first_name", "last_name", "phone")}
     new = convert({"number": args.number, "name": args.name, "primary": primary}, NewSite)
     site = service(settings).sites.create(acting(args), new)
-    print(f"created site {site.number} ({site.name}) with primary contact {site.primary}; "
-          f"change {site.change_seq}")
+    print(f"created site {site.number} ({site.name}) with primary contact {site.primary}; change {site.change_seq}")
     _secondary_warning(site.number, 0)
     return 0
 
 
 def cmd_sites_transfer(args: argparse.Namespace, settings: Settings) -> int:
     from authz.contract.members import PrimaryTransfer
+
     transfer = convert({"to": args.to, "former_primary_role": args.former_role}, PrimaryTransfer)
     result = service(settings).sites.transfer_primary(acting(args), args.site, transfer)
-    print(f"site {result.site}: {result.primary} is now the primary contact; "
-          f"{result.former_primary} is now a {result.former_primary_role}; change {result.change_seq}")
+    print(
+        f"site {result.site}: {result.primary} is now the primary contact; "
+        f"{result.former_primary} is now a {result.former_primary_role}; change {result.change_seq}"
+    )
     return 0
 
 
 # -- members -----------------------------------------------------------------
 
+
 def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
     from authz.contract.members import MemberQuery
+
     svc = service(settings)
     lowest = lowest_levels(svc)
     actor = acting(args)
@@ -117,21 +132,29 @@ def cmd_members_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_members_add(args: argparse.Namespace, settings: Settings) -> int:
     from authz.contract.members import NewMember
-    body: dict[str, Any] = {"login_id": args.user, "email": args.email,
-                            "business_justification": args.justification, "role": args.role}
+
+    body: dict[str, Any] = {
+        "login_id": args.user,
+        "email": args.email,
+        "business_justification": args.justification,
+        "role": args.role,
+    }
     levels = _levels(args.level)
     if levels is not None:
         body["levels"] = levels
     svc = service(settings)
     member = svc.members.add(acting(args), args.site, convert(body, NewMember))
-    print(f"added {member.login_id} to site {args.site} as {member.role} "
-          f"({raised_levels(member.levels, lowest_levels(svc))}); change {member.change_seq}; "
-          "a welcome message is queued")
+    print(
+        f"added {member.login_id} to site {args.site} as {member.role} "
+        f"({raised_levels(member.levels, lowest_levels(svc))}); change {member.change_seq}; "
+        "a welcome message is queued"
+    )
     return 0
 
 
 def cmd_members_update(args: argparse.Namespace, settings: Settings) -> int:
     from authz.contract.members import MemberChange
+
     body = _given(args, "email", "first_name", "last_name", "phone", "role")
     levels = _levels(args.level)
     if levels is not None:
@@ -140,8 +163,10 @@ def cmd_members_update(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("nothing to change: give --role, --level, --email, --first-name, --last-name or --phone")
     svc = service(settings)
     member = svc.members.update(acting(args), args.site, args.user, convert(body, MemberChange))
-    print(f"updated {member.login_id} on site {args.site}: {member.role} "
-          f"({raised_levels(member.levels, lowest_levels(svc))}); change {member.change_seq}")
+    print(
+        f"updated {member.login_id} on site {args.site}: {member.role} "
+        f"({raised_levels(member.levels, lowest_levels(svc))}); change {member.change_seq}"
+    )
     return 0
 
 
@@ -152,6 +177,7 @@ def cmd_members_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- export ------------------------------------------------------------------
+
 
 def cmd_export_users(args: argparse.Namespace, settings: Settings) -> int:
     """The site's user list as CSV on stdout: the very bytes the API serves."""
@@ -166,13 +192,21 @@ def cmd_export_users(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- arguments ---------------------------------------------------------------
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     def levels(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--level", type=level_pair, action="extend", nargs="+", metavar="APP=LEVEL",
-                       help="a level per application (several after one --level, or repeat --level)")
+        p.add_argument(
+            "--level",
+            type=level_pair,
+            action="extend",
+            nargs="+",
+            metavar="APP=LEVEL",
+            help="a level per application (several after one --level, or repeat --level)",
+        )
 
     sites = sub.add_parser("sites", help="sites: list, create, transfer the primary role").add_subparsers(
-        dest="sites_command", required=True)
+        dest="sites_command", required=True
+    )
     sites.add_parser("list", help="list every site with its primary contact").set_defaults(run=cmd_sites_list)
     p = sites.add_parser("create", help="create a site with its primary contact (an existing or a new identity)")
     p.add_argument("number")
@@ -186,12 +220,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sites.add_parser("transfer-primary", help="make another member the primary contact, in one transaction")
     p.add_argument("site")
     p.add_argument("--to", required=True, metavar="LOGIN", help="a member of the site")
-    p.add_argument("--former-role", dest="former_role", choices=ASSIGNABLE_ROLES, default="secondary",
-                   help="what the former primary becomes (default: secondary, with the highest levels)")
+    p.add_argument(
+        "--former-role",
+        dest="former_role",
+        choices=ASSIGNABLE_ROLES,
+        default="secondary",
+        help="what the former primary becomes (default: secondary, with the highest levels)",
+    )
     p.set_defaults(run=cmd_sites_transfer)
 
     members = sub.add_parser("members", help="a site's members: list, add, update, remove").add_subparsers(
-        dest="members_command", required=True)
+        dest="members_command", required=True
+    )
     p = members.add_parser("list", help="list a site's members with their roles and levels")
     p.add_argument("--site", required=True)
     p.add_argument("--role", choices=ROLES, help="only members in this role")

@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from authz.cli.common import service, table_header, table_line, timestamp, whole_number
 from authz.config import Settings
 
+if TYPE_CHECKING:
+    from authz.service import Service
+
 DATABASE_ERROR = 3
 # Columns of `authz notify list`: header, width (None: the rest of the line).
-_COLUMNS = (("ID", 7), ("STATUS", 8), ("KIND", 16), ("SITE", 12), ("TRIES", 5),
-            ("CREATED (UTC)", 19), ("NEXT/SENT (UTC)", 19), ("RECIPIENT", 32), ("LAST ERROR", None))
+_COLUMNS = (
+    ("ID", 7),
+    ("STATUS", 8),
+    ("KIND", 16),
+    ("SITE", 12),
+    ("TRIES", 5),
+    ("CREATED (UTC)", 19),
+    ("NEXT/SENT (UTC)", 19),
+    ("RECIPIENT", 32),
+    ("LAST ERROR", None),
+)
 STATUSES = ("pending", "sent", "failed")
 
 
@@ -44,14 +57,26 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         return DATABASE_ERROR
     print(table_header(_COLUMNS))
     for m in svc.outbox.messages(args.status, args.limit):
-        print(table_line(_COLUMNS, [
-            str(m.id), m.status, m.kind, m.site_number or "-", str(m.attempts), timestamp(m.created_at),
-            timestamp(m.when), m.recipient, m.last_error or "",
-        ]))
+        print(
+            table_line(
+                _COLUMNS,
+                [
+                    str(m.id),
+                    m.status,
+                    m.kind,
+                    m.site_number or "-",
+                    str(m.attempts),
+                    timestamp(m.created_at),
+                    timestamp(m.when),
+                    m.recipient,
+                    m.last_error or "",
+                ],
+            )
+        )
     return 0
 
 
-def _outbox_present(svc) -> bool:  # type: ignore[no-untyped-def]
+def _outbox_present(svc: Service) -> bool:
     """Whether the outbox table is there; says why on stderr if not."""
     present = svc.outbox.present()
     if not present:
@@ -61,12 +86,15 @@ def _outbox_present(svc) -> bool:  # type: ignore[no-untyped-def]
 
 def register(sub: argparse._SubParsersAction) -> None:
     notify = sub.add_parser(
-        "notify", help="notification outbox", description=__doc__,
+        "notify",
+        help="notification outbox",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     ).add_subparsers(dest="notify_command", required=True)
     p = notify.add_parser("deliver", help="send due messages over SMTP (AUTHZ_SMTP_HOST, AUTHZ_SMTP_PORT)")
-    p.add_argument("--limit", type=whole_number(1), default=100,
-                   help="at most this many messages this run (default 100)")
+    p.add_argument(
+        "--limit", type=whole_number(1), default=100, help="at most this many messages this run (default 100)"
+    )
     p.set_defaults(run=cmd_deliver)
     p = notify.add_parser("list", help="list outbox messages, newest first")
     p.add_argument("--status", choices=STATUSES, help="only messages with this status (default: all)")

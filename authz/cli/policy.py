@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from authz.cli.common import whole_number
 from authz.config import Settings
 from authz.errors import PolicyInvalid
 
-
-def _authoring():  # type: ignore[no-untyped-def]
+if TYPE_CHECKING:
     from authz.service.authoring import AuthoringService
+
+
+def _authoring() -> AuthoringService:
+    from authz.service.authoring import AuthoringService
+
     return AuthoringService()
 
 
@@ -23,8 +28,11 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         table = _authoring().validate(directory)
     except PolicyInvalid as exc:
         for problem in exc.problems:
-            print(f"{Path(directory) / problem.source}:{problem.line}: {problem.message}" if problem.line
-                  else f"{Path(directory) / problem.source}: {problem.message}")
+            print(
+                f"{Path(directory) / problem.source}:{problem.line}: {problem.message}"
+                if problem.line
+                else f"{Path(directory) / problem.source}: {problem.message}"
+            )
         print(f"{len(exc.problems)} problem(s) found")
         return 1
     print(f"policy {table.version} is valid")
@@ -59,6 +67,7 @@ def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
     exit 0 if both decide alike, 1 if they differ, 2 on error (a side that is not
     a directory or git revision, a side that does not compile, no database)."""
     from authz.service.authoring import DiffOptions, ImpactUnavailable, PolicySourceError, SidesInvalid, render
+
     database = None if args.no_impact else (args.database or settings.database_url)
     options = DiffOptions(database, args.max_sites, args.max_members)
     try:
@@ -88,28 +97,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_validate)
     t = policy.add_parser("test", help="run the policy test suites (DIR/tests/*_test.yaml) and report rule coverage")
     t.add_argument("dir", nargs="?", type=Path)
-    t.add_argument("--min-coverage", type=float, default=0.0, metavar="N",
-                   help="fail unless at least N%% of the rules of policy.csv are exercised (default 0)")
+    t.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="fail unless at least N%% of the rules of policy.csv are exercised (default 0)",
+    )
     t.set_defaults(run=cmd_test)
 
     d = policy.add_parser(
-        "diff", help="what changes if a policy change ships: changed cells and the members they touch",
+        "diff",
+        help="what changes if a policy change ships: changed cells and the members they touch",
         description="Semantic diff of two policies (directories or git revisions of policies/): the cells "
-                    "(role, application, level) whose actions are gained or lost, catalogue changes, and the "
-                    "members of each site whose role and level sit on a changed cell.",
+        "(role, application, level) whose actions are gained or lost, catalogue changes, and the "
+        "members of each site whose role and level sit on a changed cell.",
         epilog="Exit status, as diff(1): 0 if both policies decide alike, 1 if they differ, 2 on trouble "
-               "(a side that is neither a directory nor a git revision, a side that does not compile, a "
-               "database that cannot be read).")
+        "(a side that is neither a directory nor a git revision, a side that does not compile, a "
+        "database that cannot be read).",
+    )
     d.add_argument("base", metavar="BASE", help="policy directory or git revision (main, HEAD~1, REV:path)")
-    d.add_argument("head", metavar="HEAD", nargs="?",
-                   help="policy directory or git revision (default: AUTHZ_POLICY_DIR, the working tree's)")
-    d.add_argument("--format", choices=("text", "json", "markdown"), default="text",
-                   help="markdown suits a pull-request comment (default: text)")
+    d.add_argument(
+        "head",
+        metavar="HEAD",
+        nargs="?",
+        help="policy directory or git revision (default: AUTHZ_POLICY_DIR, the working tree's)",
+    )
+    d.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="markdown suits a pull-request comment (default: text)",
+    )
     where = d.add_mutually_exclusive_group()
     where.add_argument("--database", metavar="URL", help="count the impact here (default: DATABASE_URL)")
     where.add_argument("--no-impact", action="store_true", help="report the policy change alone")
-    d.add_argument("--max-sites", type=not_negative, default=100, metavar="N",
-                   help="show the N sites with most members affected (all are counted; default 100)")
-    d.add_argument("--max-members", type=not_negative, default=50, metavar="N",
-                   help="list the first N affected members of each shown site (all are counted; default 50)")
+    d.add_argument(
+        "--max-sites",
+        type=not_negative,
+        default=100,
+        metavar="N",
+        help="show the N sites with most members affected (all are counted; default 100)",
+    )
+    d.add_argument(
+        "--max-members",
+        type=not_negative,
+        default=50,
+        metavar="N",
+        help="list the first N affected members of each shown site (all are counted; default 50)",
+    )
     d.set_defaults(run=cmd_diff)

@@ -8,7 +8,14 @@ from typing import Annotated, Literal, get_args
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from authz.contract.common import (
-    AssignableRole, ChangeSeq, DomainRecord, Levels, LoginId, PageLimit, Timestamp, identifiers_accepted,
+    AssignableRole,
+    ChangeSeq,
+    DomainRecord,
+    Levels,
+    LoginId,
+    PageLimit,
+    Timestamp,
+    identifiers_accepted,
 )
 from authz.contract.members import Member
 from models.access_requests import DENY_REASONS
@@ -22,8 +29,16 @@ OptionalJustification = Annotated[str, Meta(max_length=2000, description="Option
 
 class AccessRequestInput(Struct, forbid_unknown_fields=True):
     business_justification: OptionalJustification | None = None
-    login_id: Annotated[LoginId, Meta(description="Operator scope only: the person asking. With an admin "
-                                                  "key the acting person asks for themselves")] | UnsetType = UNSET
+    login_id: (
+        Annotated[
+            LoginId,
+            Meta(
+                description="Operator scope only: the person asking. With an admin "
+                "key the acting person asks for themselves"
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
     def __post_init__(self) -> None:
         identifiers_accepted(self, "login_id")
@@ -68,8 +83,9 @@ class AccessRequestPage(Struct):
 class Grant(Struct, forbid_unknown_fields=True):
     role: AssignableRole
     levels: Levels | UnsetType = UNSET
-    business_justification: Annotated[OptionalJustification | None,
-                                      Meta(description="Required when the request gave none")] = None
+    business_justification: Annotated[
+        OptionalJustification | None, Meta(description="Required when the request gave none")
+    ] = None
 
 
 class Granted(Struct):

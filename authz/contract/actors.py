@@ -18,7 +18,7 @@ class Actor:
     audit_name: str
 
     @classmethod
-    def person(cls, login_id: str, *, field: str = "X-Acting-User") -> "Actor":
+    def person(cls, login_id: str, *, field: str = "X-Acting-User") -> Actor:
         """The person LOGIN_ID, refused (400 naming FIELD) unless it is an acceptable login id."""
         problem = login_id_problem(login_id or "")
         if problem:
@@ -26,11 +26,11 @@ class Actor:
         return cls(login_id, login_id)
 
     @classmethod
-    def operator(cls, name: str) -> "Actor":
+    def operator(cls, name: str) -> Actor:
         return cls(None, name)
 
     @classmethod
-    def operator_key(cls, key_id: str) -> "Actor":
+    def operator_key(cls, key_id: str) -> Actor:
         """The operator acting through an API key of the operator scope: audited as the key."""
         return cls(None, f"key:{key_id}")
 
@@ -38,6 +38,14 @@ class Actor:
     def is_operator(self) -> bool:
         return self.login_id is None
 
+
+# The scopes of API keys: what each kind of caller may call.
+KEY_SCOPES = {
+    "check": "ask for decisions: checks, effective permissions, who can, policy",
+    "admin": "account management on behalf of a person (X-Acting-User)",
+    "operator": "create sites, transfer the primary role",
+    "policy": "reload the policy",
+}
 
 # The command line acting as an operator (no --as): audited as "cli".
 CLI_OPERATOR = Actor.operator("cli")

@@ -10,8 +10,17 @@ from authz.contract.common import ActionId, ChangeSeq, LoginId, Role, SiteNumber
 
 MAX_BATCH = 1000
 
-ReasonCode = Literal["allowed", "unknown_user", "unknown_site", "no_membership", "role_may_not_hold",
-                     "level_too_low", "not_permitted_for_role", "unknown_level", "unknown_role"]
+ReasonCode = Literal[
+    "allowed",
+    "unknown_user",
+    "unknown_site",
+    "no_membership",
+    "role_may_not_hold",
+    "level_too_low",
+    "not_permitted_for_role",
+    "unknown_level",
+    "unknown_role",
+]
 
 
 class CheckRequest(Struct, forbid_unknown_fields=True, frozen=True):

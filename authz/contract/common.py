@@ -13,24 +13,53 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from models.identifiers import DESCRIPTION as LOGIN_ID_DESCRIPTION
-from models.identifiers import LOGIN_ID_PATTERN, MAX_LENGTH as LOGIN_ID_MAX, passes_beyond_pattern
+from models.identifiers import MAX_LENGTH as LOGIN_ID_MAX
+from models.identifiers import is_acceptable, login_id_problem
 
-LoginId = Annotated[str, Meta(min_length=1, max_length=LOGIN_ID_MAX, pattern=LOGIN_ID_PATTERN,
-                              description=LOGIN_ID_DESCRIPTION, extra_json_schema={"format": "login-id"})]
-# Site numbers follow the same character rules (no control characters, nothing to
-# trim, NFC) but compare exactly.
-SiteNumber = Annotated[str, Meta(min_length=1, max_length=64, pattern=LOGIN_ID_PATTERN,
-                                 description="A site number (compared exactly)",
-                                 extra_json_schema={"format": "site-number"})]
-ActionId = Annotated[str, Meta(min_length=1, max_length=64, description="An action of the policy",
-                               extra_json_schema={"x-catalogue": "actions"})]
-Levels = Annotated[dict[str, str], Meta(description="Application -> level, as the policy names them",
-                                        extra_json_schema={"x-catalogue": "levels"})]
+# The character rule of login ids and site numbers (models.identifiers) is checked
+# by each struct's __post_init__ (identifiers_accepted): cheaper than msgspec's
+# regular expressions, and it covers NFC, which no pattern can. The OpenAPI
+# document carries the pattern (api/openapi.py turns these formats into one
+# shared schema each).
+LoginId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=LOGIN_ID_MAX,
+        description=LOGIN_ID_DESCRIPTION,
+        extra_json_schema={"format": "login-id"},
+    ),
+]
+SiteNumber = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description="A site number: printable characters, no space at either end, NFC; compared exactly",
+        extra_json_schema={"format": "site-number"},
+    ),
+]
+ActionId = Annotated[
+    str,
+    Meta(
+        min_length=1, max_length=64, description="An action of the policy", extra_json_schema={"x-catalogue": "actions"}
+    ),
+]
+Levels = Annotated[
+    dict[str, str],
+    Meta(description="Application -> level, as the policy names them", extra_json_schema={"x-catalogue": "levels"}),
+]
 Role = Literal["primary", "secondary", "user"]
 # The primary role moves only by a transfer: it is never assigned.
 AssignableRole = Literal["secondary", "user"]
-ChangeSeq = Annotated[int, Meta(ge=0, description="A change sequence number: pass one seen in an answer "
-                                                 "as min_change_seq to get an answer at least that fresh")]
+ChangeSeq = Annotated[
+    int,
+    Meta(
+        ge=0,
+        description="A change sequence number: pass one seen in an answer "
+        "as min_change_seq to get an answer at least that fresh",
+    ),
+]
 Timestamp = Annotated[str, Meta(description="ISO 8601, UTC")]
 # Free text with something in it; surrounding whitespace is trimmed.
 PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
@@ -58,11 +87,10 @@ class Error(Struct, omit_defaults=True):
 
 
 def identifiers_accepted(struct: Struct, *fields: str) -> None:
-    """For a Struct's __post_init__: the part of the login-id rule no pattern can
-    say (NFC, no trailing newline). Raises ValueError("FIELD: ...") as msgspec
-    expects; api/decoding turns it into a 400 naming the field."""
+    """For a Struct's __post_init__: the login-id rule (models.identifiers) on FIELDS.
+    Raises ValueError("FIELD: ...") as msgspec expects; contract.parsing turns it
+    into InvalidInput naming the field."""
     for name in fields:
         value = getattr(struct, name)
-        if isinstance(value, str) and not passes_beyond_pattern(value):
-            raise ValueError(f"{name}: must be in Unicode NFC, without control characters "
-                             "or whitespace at either end")
+        if isinstance(value, str) and not is_acceptable(value):
+            raise ValueError(f"{name}: {login_id_problem(value)}")

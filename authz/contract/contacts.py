@@ -12,7 +12,6 @@ ContactType = Literal["primary", "technical", "administrative", "renewal", "medi
 SkipReason = Literal["reminded_recently", "reviewed_meanwhile", "no_primary", "no_valid_address", "site_gone"]
 
 
-
 class ContactInput(DomainRecord):
     """A contact record, saved whole: every mandatory field, every time.
 
@@ -21,17 +20,24 @@ class ContactInput(DomainRecord):
 
     first_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="first name")]
     last_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="last name")]
-    telephone: Annotated[str, Meta(min_length=1, max_length=50, pattern=r"[0-9]",
-                                   description="telephone: digits, spaces, + ( ) . / - and an extension")]
-    email: Annotated[str, Meta(min_length=1, max_length=320, pattern=r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+",
-                               description="email")]
-    street_address: Annotated[str, Meta(min_length=1, max_length=500, pattern=r"\S",
-                                        description="street address (may span lines)")]
+    telephone: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=50,
+            pattern=r"[0-9]",
+            description="telephone: digits, spaces, + ( ) . / - and an extension",
+        ),
+    ]
+    email: Annotated[
+        str, Meta(min_length=1, max_length=320, pattern=r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+", description="email")
+    ]
+    street_address: Annotated[
+        str, Meta(min_length=1, max_length=500, pattern=r"\S", description="street address (may span lines)")
+    ]
     city: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="city")]
-    state_province: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S",
-                                        description="state or province")]
-    postal_code: Annotated[str, Meta(min_length=1, max_length=20, pattern=r"\S",
-                                     description="postal or zip code")]
+    state_province: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="state or province")]
+    postal_code: Annotated[str, Meta(min_length=1, max_length=20, pattern=r"\S", description="postal or zip code")]
     contact_types: Annotated[list[ContactType], Meta(min_length=1, description="Any of the six contact types")]
 
 

@@ -8,8 +8,20 @@ from typing import Annotated
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from authz.contract.common import (
-    AssignableRole, ChangeSeq, EmailAddress, Justification, Levels, LoginId, PageLimit, PersonName,
-    PhoneNumber, Role, SiteName, SiteNumber, Timestamp, identifiers_accepted,
+    AssignableRole,
+    ChangeSeq,
+    EmailAddress,
+    Justification,
+    Levels,
+    LoginId,
+    PageLimit,
+    PersonName,
+    PhoneNumber,
+    Role,
+    SiteName,
+    SiteNumber,
+    Timestamp,
+    identifiers_accepted,
 )
 
 
@@ -23,8 +35,9 @@ class Member(Struct):
     levels: Levels  # effective: a primary holds the highest of each
     added_at: Timestamp
     added_by: str | None
-    change_seq: Annotated[ChangeSeq, Meta(description="On changes: pass as min_change_seq to see it in checks")] \
-        | UnsetType = UNSET
+    change_seq: (
+        Annotated[ChangeSeq, Meta(description="On changes: pass as min_change_seq to see it in checks")] | UnsetType
+    ) = UNSET
 
 
 class MemberQuery(Struct, forbid_unknown_fields=True):
@@ -152,4 +165,3 @@ class NotificationEmail(Struct, forbid_unknown_fields=True):
     """Set (or, with null, clear: messages then go to the login email) one's own notification email."""
 
     notification_email: Annotated[str, Meta(max_length=320, pattern=r"^\s*\S*@\S*\s*$")] | None
-

@@ -8,13 +8,13 @@ as the domain's own rules are, and every problem of the record is named."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import msgspec
 
 from authz.contract.common import DomainRecord
-from authz.errors import InvalidInput, RuleViolation
+from authz.errors import DomainError, InvalidInput, RuleViolation
 
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
@@ -23,7 +23,7 @@ _OWN = re.compile(r"^(?P<name>\w+): ")  # what the contract's __post_init__ hook
 _ENCODER = msgspec.json.Encoder()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decoder(kind: Any) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(kind)
 
@@ -55,7 +55,7 @@ def _is_record(kind: Any) -> bool:
     return isinstance(kind, type) and issubclass(kind, DomainRecord)
 
 
-def _record_refusal(value: Any, kind: type[DomainRecord]) -> InvalidInput:
+def _record_refusal(value: Any, kind: type[DomainRecord]) -> DomainError:
     """Every problem of a record, field by field, each checked against the field's
     own type: a form shows them all at once. Unknown fields (or no object at all)
     are a malformed request (400); missing or malformed ones a rule (422), the
@@ -86,16 +86,16 @@ def encode(value: Any) -> bytes:
     return _ENCODER.encode(value)
 
 
-def refusal(message: str, kind: Any, *, field: str | None = None) -> InvalidInput:
+def refusal(message: str, kind: Any, *, field: str | None = None) -> DomainError:
     """msgspec's MESSAGE as our error, naming the field in our notation."""
     at = _AT.search(message)
     path = at.group("path") if at else ""
-    text = message[:at.start()] if at else message
+    text = message[: at.start()] if at else message
     named = _MISSING.match(text) or _UNKNOWN.match(text) or _OWN.match(text)
     if named:
         path += f".{named.group('name')}"
         if named.re is _OWN:
-            text = text[named.end():]
+            text = text[named.end() :]
     where = field or path.lstrip(".") or None
     explained = f"'{where}': {text[0].lower()}{text[1:]}" if where else text
     return InvalidInput(explained, field=where)

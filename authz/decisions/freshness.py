@@ -5,7 +5,8 @@ and tells subscribers exactly which entries changed."""
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from authz.errors import InvalidInput
 from models.directory import Change
@@ -22,8 +23,9 @@ Subscriber = Callable[[list[Change] | None], None]
 
 
 class ChangeFeed:
-    def __init__(self, source: ChangeSource, interval: float, batch: int = 1000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, source: ChangeSource, interval: float, batch: int = 1000, clock: Callable[[], float] = time.monotonic
+    ):
         self._source = source
         self._interval = interval
         self._batch = batch
@@ -39,29 +41,30 @@ class ChangeFeed:
         """Catch up if the interval has passed or AT_LEAST is newer than what we saw.
         Returns the change seq the caches now reflect."""
         now = self._clock()
-        if self.seq is None:
-            self._start(now)
-        elif now >= self._next_poll or (at_least is not None and at_least > self.seq):
-            self._poll(now)
-        if at_least is not None and at_least > self.seq:
-            raise InvalidInput(f"min_change_seq {at_least} is ahead of the database ({self.seq})",
-                               field="min_change_seq")
-        return self.seq
+        seq = self.seq
+        if seq is None:
+            seq = self._start(now)
+        elif now >= self._next_poll or (at_least is not None and at_least > seq):
+            seq = self._poll(seq, now)
+        if at_least is not None and at_least > seq:
+            raise InvalidInput(f"min_change_seq {at_least} is ahead of the database ({seq})", field="min_change_seq")
+        return seq
 
-    def _start(self, now: float) -> None:
-        self.seq = self._source.latest()
+    def _start(self, now: float) -> int:
+        seq = self.seq = self._source.latest()
         self._tell(None)
         self._next_poll = now + self._interval
+        return seq
 
-    def _poll(self, now: float) -> None:
-        changes = self._source.since(self.seq, self._batch)
+    def _poll(self, seq: int, now: float) -> int:
+        changes = self._source.since(seq, self._batch)
         if len(changes) == self._batch:  # a flood: cheaper to start over
-            self._start(now)
-            return
+            return self._start(now)
         if changes:
-            self.seq = changes[-1].seq
+            seq = self.seq = changes[-1].seq
             self._tell(changes)
         self._next_poll = now + self._interval
+        return seq
 
     def _tell(self, changes: list[Change] | None) -> None:
         for subscriber in self._subscribers:

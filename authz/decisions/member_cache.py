@@ -4,7 +4,7 @@ by entry from the change feed. Single-threaded by design (gunicorn sync workers)
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from models.directory import Change, MemberRecord
 
@@ -34,8 +34,9 @@ def _absent(code: str) -> Absent:
 
 
 class MemberCache:
-    def __init__(self, fetch: Callable[[str, str], MemberRecord | None],
-                 why_absent: Callable[[str, str], str], max_entries: int):
+    def __init__(
+        self, fetch: Callable[[str, str], MemberRecord | None], why_absent: Callable[[str, str], str], max_entries: int
+    ):
         self._fetch = fetch
         self._why_absent = why_absent
         self._max = max_entries

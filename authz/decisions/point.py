@@ -3,13 +3,13 @@ compiled table decide."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from authz import metrics
 from authz.contract.checks import BatchItem, CheckRequest, Decision, Reason
-from authz.ids import unique_id
 from authz.decisions.member_cache import Absent, MemberCache
 from authz.engine.table import DecisionTable
+from authz.ids import unique_id
 from models.identifiers import login_key
 
 # One reason per kind of absence, shared by every answer (they are immutable).

@@ -19,17 +19,17 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from prometheus_client import Counter
 
 from authz.engine.acceptance import accept_policy
 from authz.engine.compiler import compile_policy
-from authz.errors import PolicyInvalid, Problem
 from authz.engine.table import DecisionTable
+from authz.errors import PolicyInvalid
 
 log = logging.getLogger("authz.reload")
 
@@ -47,12 +47,18 @@ class Attempt:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class PolicyReloader:
-    def __init__(self, policy_dir: Path, state_dir: Path, interval: float,
-                 apply: Callable[[DecisionTable], None], clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        policy_dir: Path,
+        state_dir: Path,
+        interval: float,
+        apply: Callable[[DecisionTable], None],
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._policy_dir = Path(policy_dir)
         self._state = Path(state_dir)
         self._interval = interval
@@ -60,10 +66,17 @@ class PolicyReloader:
         self._clock = clock
         self._next_check = 0.0
         self._seen: str | None = None
-        self.active: DecisionTable | None = None
+        self._active: DecisionTable | None = None
         self.active_since: str | None = None
         self.active_source: str | None = None
         self.last_attempt: Attempt | None = None
+
+    @property
+    def active(self) -> DecisionTable:
+        """The policy in force (after start())."""
+        if self._active is None:
+            raise RuntimeError("the reloader has not started")
+        return self._active
 
     # -- start ---------------------------------------------------------------
 
@@ -78,8 +91,9 @@ class PolicyReloader:
             if snapshot is None:
                 raise
             self._record(Attempt(now_iso(), "start", False, None, tuple(str(p) for p in exc.problems)))
-            log.error("policy in %s refused at start; serving last good %s:\n%s",
-                      self._policy_dir, snapshot.name, exc.message)
+            log.error(
+                "policy in %s refused at start; serving last good %s:\n%s", self._policy_dir, snapshot.name, exc.message
+            )
             return self._activate(compile_policy(snapshot), "last good snapshot")
         self._snapshot(table)
         return self._activate(table, "configured")
@@ -139,22 +153,26 @@ class PolicyReloader:
     # -- internals -----------------------------------------------------------
 
     def _activate(self, table: DecisionTable, source: str) -> DecisionTable:
-        self.active, self.active_since, self.active_source = table, now_iso(), source
+        self._active, self.active_since, self.active_source = table, now_iso(), source
         self._apply(table)
         self._write_worker_status()
         return table
 
     def _record(self, attempt: Attempt) -> None:
         self.last_attempt = attempt
-        if self.active is not None:
+        if self._active is not None:
             self._write_worker_status()
 
     def _write_worker_status(self) -> None:
         folder = self._state / "workers"
         folder.mkdir(parents=True, exist_ok=True)
-        status = {"pid": os.getpid(), "version": self.active.version, "since": self.active_since,
-                  "source": self.active_source,
-                  "last_attempt_ok": self.last_attempt.ok if self.last_attempt else None}
+        status = {
+            "pid": os.getpid(),
+            "version": self.active.version,
+            "since": self.active_since,
+            "source": self.active_source,
+            "last_attempt_ok": self.last_attempt.ok if self.last_attempt else None,
+        }
         _write_atomically(folder / f"{os.getpid()}.json", json.dumps(status))
 
     def _fingerprint(self) -> str:
@@ -178,7 +196,8 @@ class PolicyReloader:
             scratch = self._state / "good" / f".{table.version}.{os.getpid()}"
             scratch.mkdir(parents=True)
             for name, data in table.source_files.items():
-                (scratch / name).write_bytes(data)
+                if data is not None:
+                    (scratch / name).write_bytes(data)
             try:
                 os.rename(scratch, target)
             except OSError:  # another worker saved the same version first

@@ -1,0 +1,9 @@
+"""The policy: read the files of policies/ (source.py, catalogue.py), validate
+them (validation.py), ask Casbin every (role, action, level) and freeze the
+answers into a DecisionTable (compiler.py, table.py), run the policy's own test
+suites (suites.py), and say when a policy may be used at all (acceptance.py).
+`DecisionTable.decide` is the one function that answers a (role, levels,
+action) cell, for checks and administrative authorization alike.
+
+May import: authz.contract (Reason and the policy's description), authz.errors,
+casbin, yaml. Never the database."""

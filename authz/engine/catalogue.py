@@ -4,9 +4,9 @@ actions exist. Order of levels and what they permit are policy, not catalogue.""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 import yaml
 
@@ -60,19 +60,23 @@ def load_catalogue(data: bytes | None) -> Catalogue:
         text = data.decode("utf-8")
         raw, root = yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
     except UnicodeDecodeError as exc:
-        raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, None, f"not UTF-8 text: {exc}")])
+        raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, None, f"not UTF-8 text: {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, line, f"not valid YAML: {exc}")])
+        raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, line, f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
-        raise PolicyInvalid("catalogue", [Problem(CATALOGUE_FILE, None, "must be a mapping with 'roles' and 'applications'")])
+        raise PolicyInvalid(
+            "catalogue", [Problem(CATALOGUE_FILE, None, "must be a mapping with 'roles' and 'applications'")]
+        )
 
     roles = _read_roles(raw.get("roles"), problem)
     applications = _read_applications(raw.get("applications"), set(roles), problem)
     for path, ids in [("roles", roles)] + [
-            (f"applications.{app.id}.{part}", getattr(app, part)) for app in applications.values()
-            for part in ("levels", "actions")]:
+        (f"applications.{app.id}.{part}", getattr(app, part))
+        for app in applications.values()
+        for part in ("levels", "actions")
+    ]:
         for bad in (i for i in ids if not _IDENTIFIER.fullmatch(i)):
             problem(f"{path}: '{bad}' is not an identifier (a-z, 0-9 and _, starting with a letter)")
     for bad in (a for a in applications if not _IDENTIFIER.fullmatch(a)):
@@ -115,7 +119,9 @@ def _read_roles(raw, problem) -> dict[str, Role]:
         if not isinstance(spec, dict) or not isinstance(spec.get("label", ""), str):
             problem(f"roles.{role_id}: must be a mapping with a 'label'")
             continue
-        roles[str(role_id)] = Role(str(role_id), spec.get("label", str(role_id)), bool(spec.get("holds_highest_level", False)))
+        roles[str(role_id)] = Role(
+            str(role_id), spec.get("label", str(role_id)), bool(spec.get("holds_highest_level", False))
+        )
     return roles
 
 

@@ -42,8 +42,9 @@ def compile_policy(policy_dir: Path | str) -> DecisionTable:
     return DecisionTable(source.version, catalogue, structure, cells, rules=source.rules, source_files=files)
 
 
-def _ask_every_cell(enforcer: casbin.Enforcer, source: PolicySource, catalogue: Catalogue,
-                    structure: PolicyStructure) -> dict[Cell, Verdict]:
+def _ask_every_cell(
+    enforcer: casbin.Enforcer, source: PolicySource, catalogue: Catalogue, structure: PolicyStructure
+) -> dict[Cell, Verdict]:
     """Casbin's answer for every (role, action, level), with the rule that allowed
     it; each denial names the lowest level that would do, or says that no level
     would."""
@@ -68,16 +69,33 @@ def _ask_every_cell(enforcer: casbin.Enforcer, source: PolicySource, catalogue: 
                 for level in order:
                     asked = order[-1] if role.holds_highest_level else level
                     cells[(role.id, action, level)] = _verdict(
-                        role.id, app.id, asked, matched.get(level), lowest_allowing, line_of)
+                        role.id, app.id, asked, matched.get(level), lowest_allowing, line_of
+                    )
     return cells
 
 
-def _verdict(role: str, application: str, level: str, rule: tuple[str, ...] | None,
-             lowest_allowing: str | None, line_of: dict[tuple[str, ...], int]) -> Verdict:
+def _verdict(
+    role: str,
+    application: str,
+    level: str,
+    rule: tuple[str, ...] | None,
+    lowest_allowing: str | None,
+    line_of: dict[tuple[str, ...], int],
+) -> Verdict:
     if rule is not None:
-        return Verdict(True, Reason("allowed", role=role, application=application, level=level,
-                                    rule=", ".join(("p", *rule)), source=f"policy.csv:{line_of[rule]}"))
+        return Verdict(
+            True,
+            Reason(
+                "allowed",
+                role=role,
+                application=application,
+                level=level,
+                rule=", ".join(("p", *rule)),
+                source=f"policy.csv:{line_of[rule]}",
+            ),
+        )
     if lowest_allowing is None:
         return Verdict(False, Reason("not_permitted_for_role", role=role, application=application, level=level))
-    return Verdict(False, Reason("level_too_low", role=role, application=application, level=level,
-                                 required_level=lowest_allowing))
+    return Verdict(
+        False, Reason("level_too_low", role=role, application=application, level=level, required_level=lowest_allowing)
+    )

@@ -60,7 +60,7 @@ POLICY_FILES = (MODEL_FILE, RULES_FILE, CATALOGUE_FILE)
 def read_policy_files(policy_dir: Path) -> dict[str, bytes | None]:
     """Each file that decides, read once (None if missing). Everything after works
     from these bytes, so a file rewritten meanwhile cannot mix two versions."""
-    files = {}
+    files: dict[str, bytes | None] = {}
     for name in POLICY_FILES:
         try:
             files[name] = (Path(policy_dir) / name).read_bytes()
@@ -122,13 +122,20 @@ def _check_model(model_text: str) -> list[Problem]:
             problems.append(Problem(MODEL_FILE, None, f"'{kind}' must relate two names ('{kind} = _, _')"))
     matcher = " ".join(model.model.get("m", {}).get("m").value.split()) if "m" in model.model else ""
     if matcher != EXPECTED_MATCHER:
-        problems.append(Problem(MODEL_FILE, None, "the matcher must be "
-                                "'g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act' "
-                                "(other functions or patterns are not part of this model)"))
+        problems.append(
+            Problem(
+                MODEL_FILE,
+                None,
+                "the matcher must be "
+                "'g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act' "
+                "(other functions or patterns are not part of this model)",
+            )
+        )
     effect = model.model.get("e", {}).get("e")
     if effect is None or effect.value != EXPECTED_EFFECT:
-        problems.append(Problem(MODEL_FILE, None, "the policy effect must be allow-only: "
-                                "'e = some(where (p.eft == allow))'"))
+        problems.append(
+            Problem(MODEL_FILE, None, "the policy effect must be allow-only: 'e = some(where (p.eft == allow))'")
+        )
     return problems
 
 
@@ -149,16 +156,23 @@ def _parse_rules(text: str, problems: list[Problem]) -> list[Rule]:
             continue
         bad = [field for field in fields if not _PLAIN_FIELD.match(field)]
         if bad:
-            problems.append(Problem(
-                RULES_FILE, number,
-                f"'{bad[0]}' is not a plain name: wildcards, patterns and function calls are not part of this model",
-            ))
+            problems.append(
+                Problem(
+                    RULES_FILE,
+                    number,
+                    f"'{bad[0]}' is not a plain name: "
+                    "wildcards, patterns and function calls are not part of this model",
+                )
+            )
             continue
         rules.append(Rule(kind, tuple(fields), number))
-    last = next((l.strip() for l in reversed(lines) if l.strip()), "")
+    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
     if last != END_MARKER:
-        problems.append(Problem(
-            RULES_FILE, len(lines) or None,
-            f"the file does not end with '{END_MARKER}': it may have been cut short",
-        ))
+        problems.append(
+            Problem(
+                RULES_FILE,
+                len(lines) or None,
+                f"the file does not end with '{END_MARKER}': it may have been cut short",
+            )
+        )
     return rules

@@ -8,17 +8,17 @@ suite that cannot be read must never pass silently."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from authz.errors import PolicyInvalid, Problem
 from authz.contract.checks import Reason
 from authz.engine.source import Rule
 from authz.engine.table import DecisionTable, Verdict
+from authz.errors import PolicyInvalid, Problem
 
 SUITE_GLOB = "*_test.yaml"
 
@@ -75,8 +75,10 @@ class SuiteReport:
         return 100.0 * self.covered / self.total if self.total else 0.0
 
     def summary(self) -> str:
-        return (f"{self.cases} cases, {self.expectations} expectations, {len(self.failures)} failed; "
-                f"rule coverage {self.coverage:.1f}% ({self.covered}/{self.total})")
+        return (
+            f"{self.cases} cases, {self.expectations} expectations, {len(self.failures)} failed; "
+            f"rule coverage {self.coverage:.1f}% ({self.covered}/{self.total})"
+        )
 
 
 def run_suites(table: DecisionTable, suites_dir: Path) -> SuiteReport:
@@ -99,13 +101,14 @@ def run_suites(table: DecisionTable, suites_dir: Path) -> SuiteReport:
 
 # -- evaluating --------------------------------------------------------------
 
+
 def run_case(table: DecisionTable, case: Case) -> CaseOutcome:
     """Evaluate every expectation of CASE for each of its principals."""
     failures: list[str] = []
     exercised: set[int] = set()
     for principal in case.principals:
         for expectation in case.expectations:
-            app = table.application_of(expectation.action)
+            app = table.catalogue.action_application[expectation.action]  # known: load_cases checked it
             level = principal.levels.get(app, table.lowest_level(app))
             verdict = table.verdict(principal.role, expectation.action, level)
             if verdict.allowed == expectation.allowed:
@@ -115,8 +118,7 @@ def run_case(table: DecisionTable, case: Case) -> CaseOutcome:
     return CaseOutcome(tuple(failures), frozenset(exercised), len(case.principals) * len(case.expectations))
 
 
-def _failure(case: Case, principal: Principal, expectation: Expectation, app: str, level: str,
-             verdict: Verdict) -> str:
+def _failure(case: Case, principal: Principal, expectation: Expectation, app: str, level: str, verdict: Verdict) -> str:
     reason = verdict.reason
     who = f"{principal.name} ({principal.role}, {app} {reason.level or level})"
     wanted = "allowed" if expectation.allowed else "denied"
@@ -141,16 +143,19 @@ def _exercised_lines(table: DecisionTable, verdict: Verdict) -> set[int]:
     Allowed: the matched p rule, the g lines from the member's role to the rule's
     role, the g2 lines from the member's level down to the rule's level.
     Denied for want of level: the g2 lines between the level held and the level required."""
-    reason = verdict.reason
-    if verdict.allowed:
-        rule = _rule_at(table, reason.source)
+    r = verdict.reason
+    if verdict.allowed and r.source and r.role and r.level:
+        rule = _rule_at(table, r.source)
         if rule is None:
             return set()
         rule_app, rule_level = rule.fields[1].split(":", 1)
-        return ({rule.line} | _role_lines(table, reason.role, rule.fields[0])
-                | _level_lines(table, rule_app, rule_level, reason.level))
-    if reason.code == "level_too_low":
-        return _level_lines(table, reason.application, reason.level, reason.required_level)
+        return (
+            {rule.line}
+            | _role_lines(table, r.role, rule.fields[0])
+            | _level_lines(table, rule_app, rule_level, r.level)
+        )
+    if r.code == "level_too_low" and r.application and r.level and r.required_level:
+        return _level_lines(table, r.application, r.level, r.required_level)
     return set()
 
 
@@ -162,8 +167,11 @@ def _rule_at(table: DecisionTable, source: str) -> Rule | None:
 def _role_lines(table: DecisionTable, member_role: str, rule_role: str) -> set[int]:
     """g lines on an inheritance path from MEMBER_ROLE down to RULE_ROLE."""
     above = table.structure.inherited_by
-    return {rule.line for rule in table.rules if rule.kind == "g"
-            and member_role in above[rule.fields[0]] and rule.fields[1] in above[rule_role]}
+    return {
+        rule.line
+        for rule in table.rules
+        if rule.kind == "g" and member_role in above[rule.fields[0]] and rule.fields[1] in above[rule_role]
+    }
 
 
 def _level_lines(table: DecisionTable, app: str, low: str, high: str) -> set[int]:
@@ -180,6 +188,7 @@ def _level_lines(table: DecisionTable, app: str, low: str, high: str) -> set[int
 
 
 # -- loading -----------------------------------------------------------------
+
 
 def load_cases(table: DecisionTable, suites_dir: Path) -> list[Case]:
     """Every case of every suite in SUITES_DIR, checked against TABLE's catalogue.
@@ -217,8 +226,12 @@ class _SuiteReader:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            what = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
-            self.problems.append(Problem(self.source, mark.line + 1 if mark else None, f"not valid YAML: {what or exc}"))
+            what = " ".join(
+                str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
+            )
+            self.problems.append(
+                Problem(self.source, mark.line + 1 if mark else None, f"not valid YAML: {what or exc}")
+            )
             return []
         if root is None:
             self.problem(None, "the suite is empty")
@@ -237,7 +250,7 @@ class _SuiteReader:
 
     def check_unique_names(self, nodes: list[Node], cases: list[Case | None]) -> None:
         seen: set[str] = set()
-        for node, case in zip(nodes, cases):
+        for node, case in zip(nodes, cases, strict=True):
             if case is not None and case.name in seen:
                 self.problem(node, f"another case is already named '{case.name}'")
             elif case is not None:
@@ -260,8 +273,10 @@ class _SuiteReader:
             return None
         role = self.scalar(spec["role"], f"principal '{name}': role")
         if role is not None and role not in self.table.catalogue.roles:
-            self.problem(spec["role"], f"principal '{name}': unknown role '{role}' "
-                                       f"(known: {', '.join(self.table.catalogue.roles)})")
+            self.problem(
+                spec["role"],
+                f"principal '{name}': unknown role '{role}' (known: {', '.join(self.table.catalogue.roles)})",
+            )
             role = None
         levels = self.levels(name, spec["levels"]) if "levels" in spec else {}
         return Principal(name, role, levels) if role is not None and levels is not None else None
@@ -270,25 +285,34 @@ class _SuiteReader:
         entries = self.mapping(node, f"principal '{name}': levels", required=set(), optional=None)
         if entries is None:
             return None
-        levels, ok = {}, True
+        levels: dict[str, str] = {}
+        ok = True
         for app, level_node in entries.items():
             level = self.scalar(level_node, f"principal '{name}': levels.{app}")
             if app not in self.table.catalogue.applications:
-                self.problem(level_node, f"principal '{name}': unknown application '{app}' "
-                                         f"(known: {', '.join(self.table.catalogue.applications)})")
+                self.problem(
+                    level_node,
+                    f"principal '{name}': unknown application '{app}' "
+                    f"(known: {', '.join(self.table.catalogue.applications)})",
+                )
                 ok = False
             elif level is not None and level not in self.table.level_order(app):
-                self.problem(level_node, f"principal '{name}': unknown level '{level}' of '{app}' "
-                                         f"(known: {', '.join(self.table.level_order(app))})")
+                self.problem(
+                    level_node,
+                    f"principal '{name}': unknown level '{level}' of '{app}' "
+                    f"(known: {', '.join(self.table.level_order(app))})",
+                )
                 ok = False
-            levels[app] = level
-        return levels if ok and None not in levels.values() else None
+            if level is None:
+                ok = False
+            else:
+                levels[app] = level
+        return levels if ok else None
 
     # -- cases --
 
     def case(self, node: Node, title: str, principals: dict[str, Principal | None]) -> Case | None:
-        spec = self.mapping(node, "a case", required={"name"},
-                            optional={"principal", "principals", "allow", "deny"})
+        spec = self.mapping(node, "a case", required={"name"}, optional={"principal", "principals", "allow", "deny"})
         if spec is None:
             return None
         name = self.scalar(spec["name"], "a case's name")
@@ -299,24 +323,34 @@ class _SuiteReader:
             return None
         return Case(self.file, title, name, who, expectations)
 
-    def case_principals(self, node: Node, spec: dict[str, Node], where: str,
-                        principals: dict[str, Principal | None]) -> tuple[Principal, ...] | None:
+    def case_principals(
+        self, node: Node, spec: dict[str, Node], where: str, principals: dict[str, Principal | None]
+    ) -> tuple[Principal, ...] | None:
         if ("principal" in spec) == ("principals" in spec):
             self.problem(node, f"{where}: needs exactly one of 'principal' (a name) or 'principals' (a list)")
             return None
-        named = ([(self.scalar(spec["principal"], f"{where}: principal"), spec["principal"])]
-                 if "principal" in spec else self.names(spec["principals"], f"{where}: principals"))
+        named = (
+            [(self.scalar(spec["principal"], f"{where}: principal"), spec["principal"])]
+            if "principal" in spec
+            else self.names(spec["principals"], f"{where}: principals")
+        )
         if not named and isinstance(spec.get("principals"), SequenceNode):
             self.problem(spec["principals"], f"{where}: principals: name at least one principal")
         unknown = [(n, at) for n, at in named if n is not None and n not in principals]
         for n, at in unknown:
             self.problem(at, f"{where}: unknown principal '{n}' (known: {', '.join(principals) or 'none'})")
-        who = [principals.get(n) for n, _ in named]
-        return tuple(who) if who and None not in who else None
+        who = [principals.get(n) for n, _ in named if n is not None]
+        if not who or len(who) != len(named) or any(p is None for p in who):
+            return None
+        return tuple(p for p in who if p is not None)
 
     def expectations(self, node: Node, spec: dict[str, Node], where: str) -> tuple[Expectation, ...] | None:
-        listed = [(name, at, allowed) for key, allowed in (("allow", True), ("deny", False)) if key in spec
-                  for name, at in self.names(spec[key], f"{where}: {key}")]
+        listed = [
+            (name, at, allowed)
+            for key, allowed in (("allow", True), ("deny", False))
+            if key in spec
+            for name, at in self.names(spec[key], f"{where}: {key}")
+        ]
         if not listed:
             self.problem(node, f"{where}: expects nothing (give 'allow' and/or 'deny' actions)")
             return None
@@ -331,12 +365,13 @@ class _SuiteReader:
             seen.add(action)
         if not ok or None in seen:
             return None
-        return tuple(Expectation(action, allowed) for action, _, allowed in listed)
+        return tuple(Expectation(action, allowed) for action, _, allowed in listed if action is not None)
 
     # -- YAML shapes --
 
-    def mapping(self, node: Node, where: str, required: set[str],
-                optional: set[str] | None = frozenset()) -> dict[str, Node] | None:
+    def mapping(
+        self, node: Node, where: str, required: set[str], optional: frozenset[str] | set[str] | None = frozenset()
+    ) -> dict[str, Node] | None:
         """Keys to value nodes; optional=None accepts any key."""
         if not isinstance(node, MappingNode):
             self.problem(node, f"{where}: must be a mapping")

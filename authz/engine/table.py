@@ -7,9 +7,9 @@ reasons are immutable and shared between requests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterator, Mapping
 
 from authz.contract.checks import ApplicationPermissions, Reason
 from authz.contract.policy import PolicyAction, PolicyApplication, PolicyLevel, PolicyRole
@@ -28,21 +28,30 @@ Cell = tuple[str, str, str]  # (role, action, level)
 
 
 class DecisionTable:
-    def __init__(self, version: str, catalogue: Catalogue, structure: PolicyStructure,
-                 cells: Mapping[Cell, Verdict], rules: tuple[Rule, ...] = (),
-                 source_files: Mapping[str, bytes | None] | None = None):
+    def __init__(
+        self,
+        version: str,
+        catalogue: Catalogue,
+        structure: PolicyStructure,
+        cells: Mapping[Cell, Verdict],
+        rules: tuple[Rule, ...] = (),
+        source_files: Mapping[str, bytes | None] | None = None,
+    ):
         self.version = version
         self.source_files = MappingProxyType(dict(source_files or {}))  # the exact bytes compiled
         self.catalogue = catalogue
         self.structure = structure
         self.rules = rules  # the rules of policy.csv it was compiled from, with their lines
         self._cells = MappingProxyType(dict(cells))
-        self._levels_allowing = MappingProxyType({
-            (role, action): tuple(level for level in structure.level_order[app]
-                                  if cells[(role, action, level)].allowed)
-            for role in catalogue.roles
-            for action, app in catalogue.action_application.items()
-        })
+        self._levels_allowing = MappingProxyType(
+            {
+                (role, action): tuple(
+                    level for level in structure.level_order[app] if cells[(role, action, level)].allowed
+                )
+                for role in catalogue.roles
+                for action, app in catalogue.action_application.items()
+            }
+        )
         self._action_application = catalogue.action_application
         self._lowest = {app: order[0] for app, order in structure.level_order.items()}
 
@@ -78,8 +87,10 @@ class DecisionTable:
         STORED: the highest for a role that holds it, else what is stored (the
         lowest where nothing is)."""
         highest = self.catalogue.roles[role].holds_highest_level
-        return {app: (order[-1] if highest else stored.get(app, order[0]))
-                for app, order in self.structure.level_order.items()}
+        return {
+            app: (order[-1] if highest else stored.get(app, order[0]))
+            for app, order in self.structure.level_order.items()
+        }
 
     def levels_allowing(self, role: str, action: str) -> tuple[str, ...]:
         """Levels at which ROLE may perform ACTION (possibly none), lowest first."""
@@ -95,9 +106,13 @@ class DecisionTable:
             level = levels.get(app_id, self.lowest_level(app_id))
             verdicts = {action: self.verdict(role, action, level) for action in app.actions}
             shown_level = next((v.reason.level for v in verdicts.values() if v.allowed and v.reason.level), level)
-            result.append(ApplicationPermissions(
-                application=app_id, level=shown_level,
-                allowed_actions=[action for action, v in verdicts.items() if v.allowed]))
+            result.append(
+                ApplicationPermissions(
+                    application=app_id,
+                    level=shown_level,
+                    allowed_actions=[action for action, v in verdicts.items() if v.allowed],
+                )
+            )
         return result
 
     def describe(self) -> tuple[list[PolicyRole], list[PolicyApplication]]:
@@ -106,12 +121,17 @@ class DecisionTable:
         roles = [PolicyRole(r.id, r.label, r.holds_highest_level) for r in cat.roles.values()]
         applications = [
             PolicyApplication(
-                id=app.id, label=app.label,
+                id=app.id,
+                label=app.label,
                 holders=sorted(app.holders) if app.holders is not None else sorted(cat.roles),
                 levels=[PolicyLevel(level, app.levels[level]) for level in self.level_order(app.id)],
-                actions=[PolicyAction(action, label, {role: (self.levels_allowing(role, action) or (None,))[0]
-                                                      for role in cat.roles})
-                         for action, label in app.actions.items()])
+                actions=[
+                    PolicyAction(
+                        action, label, {role: (self.levels_allowing(role, action) or (None,))[0] for role in cat.roles}
+                    )
+                    for action, label in app.actions.items()
+                ],
+            )
             for app in cat.applications.values()
         ]
         return roles, applications

@@ -3,13 +3,13 @@ define: one order of levels per application and the role hierarchy."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from authz.engine.catalogue import Catalogue
-from authz.errors import PolicyInvalid, Problem
 from authz.engine.source import RULES_FILE, PolicySource, Rule
+from authz.errors import PolicyInvalid, Problem
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,18 @@ def _role_hierarchy(rules: list[Rule], catalogue: Catalogue, problems) -> dict[s
         elif higher == lower:
             _problem(problems, rule, f"role '{higher}' inherits from itself")
         elif (path := _inheritance_path(lower_of, lower, higher)) is not None:
-            _problem(problems, rule, f"role inheritance has a cycle: '{higher}' would inherit '{lower}', "
-                                     f"which already inherits '{higher}' ({_lines(path)})")
+            _problem(
+                problems,
+                rule,
+                f"role inheritance has a cycle: '{higher}' would inherit '{lower}', "
+                f"which already inherits '{higher}' ({_lines(path)})",
+            )
         else:
             lower_of[higher][lower] = rule
-    return {role: frozenset(r for r in catalogue.roles if r == role or _inheritance_path(lower_of, r, role))
-            for role in catalogue.roles}
+    return {
+        role: frozenset(r for r in catalogue.roles if r == role or _inheritance_path(lower_of, r, role))
+        for role in catalogue.roles
+    }
 
 
 def _inheritance_path(lower_of: dict[str, dict[str, Rule]], start: str, goal: str) -> list[Rule] | None:
@@ -74,12 +80,14 @@ def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str
     lower_of: dict[str, dict[str, Rule]] = {app: {} for app in catalogue.applications}
     higher_of: dict[str, dict[str, Rule]] = {app: {} for app in catalogue.applications}
     for rule in rules:
-        parsed = [_split_level(field, catalogue) for field in rule.fields]
-        errors = [p for p in parsed if isinstance(p, str)]
-        if errors:
-            _problem(problems, rule, errors[0])
+        first, second = (_split_level(field, catalogue) for field in rule.fields)
+        if isinstance(first, str):
+            _problem(problems, rule, first)
             continue
-        (app, higher), (other_app, lower) = parsed
+        if isinstance(second, str):
+            _problem(problems, rule, second)
+            continue
+        (app, higher), (other_app, lower) = first, second
         wrong = _level_rule_problem(app, higher, other_app, lower, lower_of.get(app, {}), higher_of.get(app, {}))
         if wrong:
             _problem(problems, rule, wrong)
@@ -87,33 +95,44 @@ def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str
             lower_of[app][higher] = rule
             higher_of[app][lower] = rule
     orders = {}
-    for app_id, app in catalogue.applications.items():
-        bottoms = [level for level in app.levels if level not in lower_of[app_id]]
-        order = _walk_up(bottoms[0], higher_of[app_id], app.levels) if len(bottoms) == 1 else []
-        if len(order) != len(app.levels):
-            _problem(problems, None, f"the levels of '{app_id}' do not form one order from lowest to highest "
-                                     f"(g2 lines must chain every level of {', '.join(app.levels)}; cycles are not allowed)")
+    for app_id, application in catalogue.applications.items():
+        bottoms = [level for level in application.levels if level not in lower_of[app_id]]
+        order = _walk_up(bottoms[0], higher_of[app_id], application.levels) if len(bottoms) == 1 else []
+        if len(order) != len(application.levels):
+            _problem(
+                problems,
+                None,
+                f"the levels of '{app_id}' do not form one order from lowest to highest "
+                f"(g2 lines must chain every level of {', '.join(application.levels)}; cycles are not allowed)",
+            )
         orders[app_id] = tuple(order)
     return orders
 
 
-def _level_rule_problem(app: str, higher: str, other_app: str, lower: str,
-                        lower_of: dict[str, Rule], higher_of: dict[str, Rule]) -> str | None:
+def _level_rule_problem(
+    app: str, higher: str, other_app: str, lower: str, lower_of: dict[str, Rule], higher_of: dict[str, Rule]
+) -> str | None:
     """What is wrong with 'APP:HIGHER includes OTHER_APP:LOWER' given the g2 rules kept so far."""
     if app != other_app:
         return f"a level of '{app}' cannot include a level of '{other_app}'"
     if higher == lower:
         return f"level '{app}:{higher}' includes itself"
     if higher in lower_of:
-        return (f"'{app}:{higher}' already includes '{lower_of[higher].fields[1]}' "
-                f"(line {lower_of[higher].line}); levels must form one order")
+        return (
+            f"'{app}:{higher}' already includes '{lower_of[higher].fields[1]}' "
+            f"(line {lower_of[higher].line}); levels must form one order"
+        )
     if lower in higher_of:
-        return (f"'{app}:{lower}' is already included by '{higher_of[lower].fields[0]}' "
-                f"(line {higher_of[lower].line}); levels must form one order")
+        return (
+            f"'{app}:{lower}' is already included by '{higher_of[lower].fields[0]}' "
+            f"(line {higher_of[lower].line}); levels must form one order"
+        )
     path = _inclusion_path(lower_of, lower, higher)
     if path is not None:
-        return (f"levels of '{app}' would form a cycle: '{app}:{lower}' already includes '{app}:{higher}' "
-                f"({_lines(path)}); levels must form one order")
+        return (
+            f"levels of '{app}' would form a cycle: '{app}:{lower}' already includes '{app}:{higher}' "
+            f"({_lines(path)}); levels must form one order"
+        )
     return None
 
 
@@ -123,7 +142,8 @@ def _lines(rules: list[Rule]) -> str:
 
 def _inclusion_path(lower_of: dict[str, Rule], start: str, goal: str) -> list[Rule] | None:
     """The g2 rules through which level START includes level GOAL, or None."""
-    path, level = [], start
+    path: list[Rule] = []
+    level = start
     while level in lower_of and len(path) < len(lower_of):
         path.append(lower_of[level])
         level = lower_of[level].fields[1].split(":", 1)[1]
@@ -152,8 +172,9 @@ def _split_level(field: str, catalogue: Catalogue) -> tuple[str, str] | str:
     return app, level
 
 
-def _check_permission_rules(rules: list[Rule], catalogue: Catalogue, structure: PolicyStructure,
-                            problems) -> list[tuple[Rule, str, str]]:
+def _check_permission_rules(
+    rules: list[Rule], catalogue: Catalogue, structure: PolicyStructure, problems
+) -> list[tuple[Rule, str, str]]:
     """Check each p rule on its own; return the sound ones as (rule, application, level)."""
     kept = []
     for rule in rules:

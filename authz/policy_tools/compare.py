@@ -66,14 +66,14 @@ def compare(base: str, head: str | None, policy_dir: Path, options: DiffOptions)
     else:
         database = redact(options.database_url)
         impact = _impact_from(options.database_url, diff, options.max_sites, options.max_members)
-    return Report(labels["base"], labels["head"], diff, impact, note, database, options.max_sites,
-                  options.max_members)
+    return Report(labels["base"], labels["head"], diff, impact, note, database, options.max_sites, options.max_members)
 
 
 def _impact_from(url: str, diff: PolicyDiff, max_sites: int, max_members: int) -> Impact:
     """The impact counted in the database at URL, which must exist: it is read, never created."""
     from models.db import db, open_database
     from models.errors import DRIVER_ERRORS
+
     database = redact(url)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1].split("?", 1)[0]
@@ -83,8 +83,9 @@ def _impact_from(url: str, diff: PolicyDiff, max_sites: int, max_members: int) -
         open_database(url)
         try:
             if not db.table_exists("membership"):
-                raise ImpactUnavailable(f"cannot count the impact in {database}: the database has no "
-                                        "membership table (run `authz migrate`)")
+                raise ImpactUnavailable(
+                    f"cannot count the impact in {database}: the database has no membership table (run `authz migrate`)"
+                )
             return impact_of(diff, max_sites=max_sites, max_members=max_members)
         finally:
             db.close()

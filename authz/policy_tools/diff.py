@@ -21,13 +21,13 @@ import io
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
 
-from authz.errors import DomainError
 from authz.engine.table import DecisionTable
+from authz.errors import DomainError
 
 ANY_LEVEL = None  # CellChange.level of a role whose answer does not depend on its level
 # CellChange.level of the members who store no level, where the two sides disagree
@@ -135,8 +135,10 @@ def diff_tables(base: DecisionTable, head: DecisionTable) -> PolicyDiff:
     cells: list[CellChange] = []
     for role in roles:
         for app in applications:
-            actions = _union(*(side.catalogue.applications[app].actions for side in (h, b)
-                               if app in side.catalogue.applications))
+            actions = _union(
+                *(side.catalogue.applications[app].actions for side in (h, b) if app in side.catalogue.applications)
+            )
+            keys: list[str | None]
             if b.level_independent(role, app) and h.level_independent(role, app):
                 keys = [ANY_LEVEL]
             else:
@@ -159,8 +161,10 @@ def _catalogue_changes(base: DecisionTable, head: DecisionTable) -> list[Catalog
     changes += [CatalogueChange(sign, "application", a) for sign, a in _added_removed(b.applications, h.applications)]
     for app in _union(h.applications, b.applications):
         if app in b.applications and app in h.applications:
-            changes += [CatalogueChange(sign, "level", level, app)
-                        for sign, level in _added_removed(b.applications[app].levels, h.applications[app].levels)]
+            changes += [
+                CatalogueChange(sign, "level", level, app)
+                for sign, level in _added_removed(b.applications[app].levels, h.applications[app].levels)
+            ]
     for sign, action in _added_removed(b.action_application, h.action_application):
         changes.append(CatalogueChange(sign, "action", action, (h if sign == "+" else b).action_application[action]))
     for action in h.action_application:  # moved to another application: removed from one, added to the other
@@ -222,10 +226,17 @@ def impact_of(diff: PolicyDiff, *, max_sites: int = 100, max_members: int = 50) 
     with its first MAX_MEMBERS members (by login id)."""
     from models import impact as sql
 
-    targets = [sql.Target(key, c.role, c.application,
-                          level=None if c.any_level or c.level == UNSTORED else c.level,
-                          unstored=c.unstored, any_level=c.any_level)
-               for key, c in enumerate(diff.cells)]
+    targets = [
+        sql.Target(
+            key,
+            c.role,
+            c.application,
+            level=None if c.any_level or c.level == UNSTORED else c.level,
+            unstored=c.unstored,
+            any_level=c.any_level,
+        )
+        for key, c in enumerate(diff.cells)
+    ]
     with sql.read_snapshot():
         counts = sql.count(targets, max_sites)
         site_ids = [site_id for site_id, *_ in counts.top_sites]
@@ -245,8 +256,9 @@ def impact_of(diff: PolicyDiff, *, max_sites: int = 100, max_members: int = 50) 
                 lost[action] = lost.get(action, 0) + on_key
         listed = tuple(_member(diff, member_hits) for member_hits in members_of.get(site_id, {}).values())
         sites.append(SiteImpact(number, name, n, gained, lost, listed))
-    return Impact(counts.members, counts.sites, tuple(counts.per_key.get(k, 0) for k in range(len(diff.cells))),
-                  tuple(sites))
+    return Impact(
+        counts.members, counts.sites, tuple(counts.per_key.get(k, 0) for k in range(len(diff.cells))), tuple(sites)
+    )
 
 
 def _member(diff: PolicyDiff, hits: list) -> MemberImpact:
@@ -261,8 +273,13 @@ def _member(diff: PolicyDiff, hits: list) -> MemberImpact:
             levels[hit.application] = hit.level or cell.level
     # An action that moved between applications may be lost through one and gained through the other.
     both = set(gained) & set(lost)
-    return MemberImpact(hits[0].login_id, hits[0].role, levels,
-                        tuple(a for a in gained if a not in both), tuple(a for a in lost if a not in both))
+    return MemberImpact(
+        hits[0].login_id,
+        hits[0].role,
+        levels,
+        tuple(a for a in gained if a not in both),
+        tuple(a for a in lost if a not in both),
+    )
 
 
 # --- where the two sides come from ---------------------------------------------------
@@ -294,16 +311,35 @@ def resolve(spec: str, default_dir: Path, cwd: Path | None = None) -> Iterator[S
         return
     if spec.startswith("-"):
         raise PolicySourceError(f"'{spec}' is neither a policy directory nor a git revision")
-    root = _git(cwd, "rev-parse", "--show-toplevel", missing=(
-        f"'{spec}' is neither a policy directory nor a git revision (no git repository at {cwd})"))
+    root = _git(
+        cwd,
+        "rev-parse",
+        "--show-toplevel",
+        missing=(f"'{spec}' is neither a policy directory nor a git revision (no git repository at {cwd})"),
+    )
     root_path = Path(root.decode().strip())
     revision, sep, inside = spec.partition(":")
     if not sep:
         inside = _policy_path_in(root_path, default_dir)
-    commit = _git(root_path, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", missing=(
-        f"'{spec}' is neither a policy directory nor a git revision of {root_path}")).decode().strip()
-    archive = _git(root_path, "archive", "--format=tar", f"{commit}:{inside}", missing=(
-        f"revision '{revision}' ({commit[:10]}) has no directory '{inside}'"))
+    commit = (
+        _git(
+            root_path,
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            f"{revision}^{{commit}}",
+            missing=(f"'{spec}' is neither a policy directory nor a git revision of {root_path}"),
+        )
+        .decode()
+        .strip()
+    )
+    archive = _git(
+        root_path,
+        "archive",
+        "--format=tar",
+        f"{commit}:{inside}",
+        missing=(f"revision '{revision}' ({commit[:10]}) has no directory '{inside}'"),
+    )
     with tempfile.TemporaryDirectory(prefix="authz-policy-") as tmp:
         target = Path(tmp) / "policies"
         target.mkdir()
@@ -328,4 +364,3 @@ def _git(cwd: Path, *args: str, missing: str) -> bytes:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
         raise PolicySourceError(missing + (f" (git: {detail[-1]})" if detail else ""))
     return done.stdout
-

@@ -69,9 +69,11 @@ def _counted(counts) -> list[str]:
 
 def render_text(report: Report) -> str:
     diff, impact = report.diff, report.impact
-    out = [f"policy diff {report.base_label} -> {report.head_label}",
-           f"  (policy versions {diff.base_version} -> {diff.head_version})",
-           _summary(report)]
+    out = [
+        f"policy diff {report.base_label} -> {report.head_label}",
+        f"  (policy versions {diff.base_version} -> {diff.head_version})",
+        _summary(report),
+    ]
     if diff.catalogue:
         out += ["", "Catalogue:"] + [f"  {_catalogue_line(c)}" for c in diff.catalogue]
     if diff.cells:
@@ -82,8 +84,10 @@ def render_text(report: Report) -> str:
                 line += f"  [{_plural(impact.per_cell[i], 'member')}]"
             out.append(line)
     if impact is not None:
-        out += ["", f"Impact ({report.database}): "
-                    f"{_plural(impact.members, 'member')} on {_plural(impact.sites, 'site')}"]
+        out += [
+            "",
+            f"Impact ({report.database}): {_plural(impact.members, 'member')} on {_plural(impact.sites, 'site')}",
+        ]
         for site in impact.site_list:
             changes = [f"+{a} {n:,}" for a, n in site.gained.items()] + [f"-{a} {n:,}" for a, n in site.lost.items()]
             out.append(f"  site {site.number} {site.name}: {_plural(site.members, 'member')} ({', '.join(changes)})")
@@ -95,8 +99,9 @@ def render_text(report: Report) -> str:
             if site.more:
                 out.append(f"    ... and {site.more:,} more")
         if impact.more_sites:
-            out.append(f"  ... and {_plural(impact.more_sites, 'more site')} "
-                       f"({_plural(impact.more_sites_members, 'member')})")
+            out.append(
+                f"  ... and {_plural(impact.more_sites, 'more site')} ({_plural(impact.more_sites_members, 'member')})"
+            )
     elif report.impact_note and diff.cells:
         out += ["", f"Impact {report.impact_note}"]
     return "\n".join(out) + "\n"
@@ -113,29 +118,55 @@ def render_json(report: Report) -> str:
         "base": {"source": report.base_label, "version": diff.base_version},
         "head": {"source": report.head_label, "version": diff.head_version},
         "summary": {
-            "cells": len(diff.cells), "gained": gained, "lost": lost, "catalogue_changes": len(diff.catalogue),
-            "members": impact.members if impact else None, "sites": impact.sites if impact else None,
+            "cells": len(diff.cells),
+            "gained": gained,
+            "lost": lost,
+            "catalogue_changes": len(diff.catalogue),
+            "members": impact.members if impact else None,
+            "sites": impact.sites if impact else None,
         },
-        "catalogue": [{"change": c.change, "kind": c.kind, "name": c.name, "application": c.application}
-                      for c in diff.catalogue],
+        "catalogue": [
+            {"change": c.change, "kind": c.kind, "name": c.name, "application": c.application} for c in diff.catalogue
+        ],
         "cells": [
-            {"role": c.role, "application": c.application, "level": c.level, "any_level": c.any_level,
-             "gained": list(c.gained), "lost": list(c.lost),
-             "members": impact.per_cell[i] if impact else None}
+            {
+                "role": c.role,
+                "application": c.application,
+                "level": c.level,
+                "any_level": c.any_level,
+                "gained": list(c.gained),
+                "lost": list(c.lost),
+                "members": impact.per_cell[i] if impact else None,
+            }
             for i, c in enumerate(diff.cells)
         ],
-        "impact": None if impact is None else {
+        "impact": None
+        if impact is None
+        else {
             "database": report.database,
             "members": impact.members,
             "sites": impact.sites,
             "max_sites": report.max_sites,
             "max_members": report.max_members,
             "site_list": [
-                {"site": s.number, "name": s.name, "members": s.members,
-                 "gained": dict(s.gained), "lost": dict(s.lost),
-                 "listed": [{"login_id": m.login_id, "role": m.role, "levels": dict(m.levels),
-                             "gained": list(m.gained), "lost": list(m.lost)} for m in s.listed],
-                 "more": s.more}
+                {
+                    "site": s.number,
+                    "name": s.name,
+                    "members": s.members,
+                    "gained": dict(s.gained),
+                    "lost": dict(s.lost),
+                    "listed": [
+                        {
+                            "login_id": m.login_id,
+                            "role": m.role,
+                            "levels": dict(m.levels),
+                            "gained": list(m.gained),
+                            "lost": list(m.lost),
+                        }
+                        for m in s.listed
+                    ],
+                    "more": s.more,
+                }
                 for s in impact.site_list
             ],
             "more_sites": impact.more_sites,
@@ -148,8 +179,20 @@ def render_json(report: Report) -> str:
 
 # --- Markdown ----------------------------------------------------------------------------
 
-_MD_SPECIAL = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "*": "\\*", "_": "\\_", "`": "'",
-                             "[": "\\[", "]": "\\]", "\n": " ", "\r": " "})
+_MD_SPECIAL = str.maketrans(
+    {
+        "|": "\\|",
+        "<": "&lt;",
+        ">": "&gt;",
+        "*": "\\*",
+        "_": "\\_",
+        "`": "'",
+        "[": "\\[",
+        "]": "\\]",
+        "\n": " ",
+        "\r": " ",
+    }
+)
 
 
 def _md(text: str) -> str:
@@ -182,20 +225,27 @@ def render_markdown(report: Report) -> str:
 
 def _markdown(report: Report, shown: int, shortened: bool) -> str:
     diff, impact = report.diff, report.impact
-    out = [f"### Policy diff {_code(report.base_label)} → {_code(report.head_label)}", "",
-           f"**{_summary(report)}**", ""]
+    out = [
+        f"### Policy diff {_code(report.base_label)} → {_code(report.head_label)}",
+        "",
+        f"**{_summary(report)}**",
+        "",
+    ]
     if diff.cells:
         members = impact is not None
-        out += ["| Role | Application | Level | Gained | Lost |" + (" Members |" if members else ""),
-                "| --- | --- | --- | --- | --- |" + (" ---: |" if members else "")]
+        out += [
+            "| Role | Application | Level | Gained | Lost |" + (" Members |" if members else ""),
+            "| --- | --- | --- | --- | --- |" + (" ---: |" if members else ""),
+        ]
         for i, c in enumerate(diff.cells):
-            level = "*any level*" if c.any_level else _code(c.level)
+            level = "*any level*" if c.level is None else _code(c.level)
             row = f"| {c.role} | {c.application} | {level} | {_codes(c.gained)} | {_codes(c.lost)} |"
-            out.append(row + (f" {impact.per_cell[i]:,} |" if members else ""))
+            out.append(row + (f" {impact.per_cell[i]:,} |" if impact is not None else ""))
         out.append("")
     if diff.catalogue:
         out += ["#### Catalogue", ""] + [
-            f"- {'added' if c.change == '+' else 'removed'} {c.kind} {_code(c.qualified)}" for c in diff.catalogue]
+            f"- {'added' if c.change == '+' else 'removed'} {c.kind} {_code(c.qualified)}" for c in diff.catalogue
+        ]
         out.append("")
     if impact is not None and diff.cells:
         sites = impact.site_list[:shown]
@@ -211,15 +261,18 @@ def _markdown(report: Report, shown: int, shortened: bool) -> str:
                 more_members = impact.members - sum(s.members for s in sites)
                 out.append(f"| … {_plural(more_sites, 'more site')} | | {more_members:,} | | |")
             if shortened:
-                out += ["", f"*Shortened to fit a comment: {len(sites):,} sites shown. "
-                            "`--format text` or `--format json` show more.*"]
+                out += [
+                    "",
+                    f"*Shortened to fit a comment: {len(sites):,} sites shown. "
+                    "`--format text` or `--format json` show more.*",
+                ]
             out += ["", f"<details><summary>Members per site (the first {report.max_members:,} of each)</summary>", ""]
             for s in sites:
                 out.append(f"**{_md(s.number)} {_md(s.name)}**: {_plural(s.members, 'member')}")
                 out.append("")
                 for m in s.listed:
                     levels = "; ".join(f"{app}: {level}" for app, level in m.levels.items()) or "any level"
-                    change = " ".join([f"+{_code(a)}" for a in m.gained] + [f"−{_code(a)}" for a in m.lost])
+                    change = " ".join([f"+{_code(a)}" for a in m.gained] + [f"\u2212{_code(a)}" for a in m.lost])
                     out.append(f"- {_md(m.login_id)} ({m.role}; {_md(levels)}): {change or 'no net change'}")
                 if s.more:
                     out.append(f"- … and {s.more:,} more")

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from authz.config import Settings
 from authz.service.accounts import (
-    AccessRequestService, ContactService, MemberService, PeopleService, SiteAuditService, SiteService,
+    AccessRequestService,
+    ContactService,
+    MemberService,
+    PeopleService,
+    SiteAuditService,
+    SiteService,
 )
 from authz.service.authoring import AuthoringService
 from authz.service.decisions import DecisionService, PolicyService
@@ -44,14 +49,14 @@ class Service:
         self.authoring = AuthoringService()
 
     @classmethod
-    def start(cls, settings: Settings) -> "Service":
+    def start(cls, settings: Settings) -> Service:
         """A server worker's service: the database opened, the policy loaded and hot
         reloaded (PolicyInvalid if it is bad and there is no last good one)."""
         open_database(settings.database_url)
         return cls(Runtime(settings, LivePolicy(settings)))
 
     @classmethod
-    def open(cls, settings: Settings) -> "Service":
+    def open(cls, settings: Settings) -> Service:
         """A command's service: the database opened, the policy accepted once."""
         open_database(settings.database_url)
         return cls(Runtime(settings, FixedPolicy(settings.policy_dir)))

@@ -5,20 +5,44 @@ the rules."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from authz.accounts import access_requests, contacts, members, people, site_audit, sites
 from authz.contract.access_requests import (
-    AccessRequest, AccessRequestInput, AccessRequestPage, AccessRequestQuery, Denial, Grant, Granted,
+    AccessRequest,
+    AccessRequestInput,
+    AccessRequestPage,
+    AccessRequestQuery,
+    Denial,
+    Grant,
+    Granted,
 )
 from authz.contract.actors import Actor
 from authz.contract.audit import AuditPage, AuditQuery
 from authz.contract.contacts import (
-    Contact, ContactDeleted, ContactInput, ContactList, ContactsReviewed, OverdueSites, ReviewReminders,
+    Contact,
+    ContactDeleted,
+    ContactInput,
+    ContactList,
+    ContactsReviewed,
+    OverdueSites,
+    ReviewReminders,
 )
 from authz.contract.members import (
-    Member, MemberChange, MemberPage, MemberQuery, MemberRemoved, NewMember, NewSite, NotificationEmail,
-    PrimaryTransfer, PrimaryTransferred, Profile, SiteCreated, SiteList, UserCheck,
+    Member,
+    MemberChange,
+    MemberPage,
+    MemberQuery,
+    MemberRemoved,
+    NewMember,
+    NewSite,
+    NotificationEmail,
+    PrimaryTransfer,
+    PrimaryTransferred,
+    Profile,
+    SiteCreated,
+    SiteList,
+    UserCheck,
 )
 from authz.service.operation import operation
 from authz.service.runtime import Runtime

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from authz.engine.acceptance import SUITES_DIR
 from authz.engine.compiler import compile_policy
 from authz.engine.suites import SuiteReport, run_suites
-from authz.engine.acceptance import SUITES_DIR
 from authz.engine.table import DecisionTable
 from authz.policy_tools.compare import DiffOptions, ImpactUnavailable, SidesInvalid, compare
 from authz.policy_tools.diff import PolicySourceError

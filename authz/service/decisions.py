@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import msgspec
 
 from authz.contract.checks import (
-    BatchCheckRequest, BatchResult, CheckRequest, Decision, Holder, Permissions, WhoCan, WhoCanQuery,
+    BatchCheckRequest,
+    BatchResult,
+    CheckRequest,
+    Decision,
+    Holder,
+    Permissions,
+    WhoCan,
+    WhoCanQuery,
 )
+from authz.contract.common import Role
 from authz.contract.policy import (
-    ActivePolicy, PolicyDescription, Readiness, ReloadAttempt, ReloadResult, WorkerPolicy,
+    ActivePolicy,
+    PolicyDescription,
+    Readiness,
+    ReloadAttempt,
+    ReloadResult,
+    WorkerPolicy,
 )
 from authz.decisions.member_cache import Absent
 from authz.engine.table import DecisionTable
@@ -62,8 +76,8 @@ class DecisionService:
         entry = self._rt.members.get(login_key(login_id), site)
         if isinstance(entry, Absent):
             raise NotFound(f"'{login_id}' is not a member of site '{site}'")
-        return Permissions(login_id, site, entry.role, table.version, seq,
-                           table.effective_permissions(entry.role, entry.levels))
+        role = cast(Role, entry.role)  # member_lookup holds the membership's role, one of the roles
+        return Permissions(login_id, site, role, table.version, seq, table.effective_permissions(role, entry.levels))
 
     @operation
     def who_can(self, site: str, action: str, query: WhoCanQuery) -> WhoCan:
@@ -72,14 +86,26 @@ class DecisionService:
         application = _known_action(table, action)
         allowed = {role: table.levels_allowing(role, action) for role in table.catalogue.roles}
         seq = self._rt.feed.refresh()
-        rows = directory.members_allowed(site, application, table.lowest_level(application),
-                                         allowed, login_key(query.after), query.limit + 1)
-        page = rows[:query.limit]
-        return WhoCan(site, action, table.version, seq,
-                      [Holder(r["login_id"], r["email"], r["role"],
-                              table.effective_levels(r["role"], {application: r["level"]})[application])
-                       for r in page],
-                      page[-1]["login_key"] if len(rows) > query.limit else None)
+        rows = directory.members_allowed(
+            site, application, table.lowest_level(application), allowed, login_key(query.after), query.limit + 1
+        )
+        page = rows[: query.limit]
+        return WhoCan(
+            site,
+            action,
+            table.version,
+            seq,
+            [
+                Holder(
+                    r["login_id"],
+                    r["email"],
+                    r["role"],
+                    table.effective_levels(r["role"], {application: r["level"]})[application],
+                )
+                for r in page
+            ],
+            page[-1]["login_key"] if len(rows) > query.limit else None,
+        )
 
 
 class PolicyService:
@@ -92,10 +118,13 @@ class PolicyService:
         roles, applications = table.describe()
         status = self._rt.policy.status()
         return PolicyDescription(
-            version=table.version, roles=roles, applications=applications,
+            version=table.version,
+            roles=roles,
+            applications=applications,
             active=msgspec.convert(status["active"], ActivePolicy),
             last_attempt=msgspec.convert(status["last_attempt"], ReloadAttempt | None),
-            workers=msgspec.convert(status["workers"], list[WorkerPolicy]))
+            workers=msgspec.convert(status["workers"], list[WorkerPolicy]),
+        )
 
     def reload(self) -> ReloadResult:
         """Reload here now, and ask every other worker of this server to do the same."""

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+
 from authz.accounts import importer, notifications
 from authz.audit import trail
-from authz.contract.actors import CLI_OPERATOR
 from authz.authn import keys
 from authz.authn.keys import Caller, KeyInfo
+from authz.contract.actors import CLI_OPERATOR
 from authz.contract.audit import AuditEntry
 from authz.service.operation import operation
 from authz.service.runtime import Runtime
 from models.schema import Site
-
-import msgspec
 
 
 class CallerService:
@@ -92,6 +92,7 @@ class AuditService:
 
     @operation
     def records(self, site: str | None, limit: int, before: int | None) -> list[AuditEntry]:
-        rows = trail.page(site, limit=limit, before_seq=before) if site else \
-            trail.page_all(limit=limit, before_seq=before)
+        rows = (
+            trail.page(site, limit=limit, before_seq=before) if site else trail.page_all(limit=limit, before_seq=before)
+        )
         return msgspec.convert(rows, list[AuditEntry])

@@ -29,7 +29,8 @@ log = logging.getLogger("authz")
 class ActivePolicy(Protocol):
     """Where the decision table in force comes from."""
 
-    table: DecisionTable
+    @property
+    def table(self) -> DecisionTable: ...
 
     def maybe_reload(self) -> None: ...
     def reload(self, trigger: str) -> Attempt: ...
@@ -69,8 +70,11 @@ class FixedPolicy:
         pass
 
     def status(self) -> dict:
-        return {"active": {"version": self.table.version, "since": self._since, "source": "configured"},
-                "last_attempt": asdict(self._last) if self._last else None, "workers": []}
+        return {
+            "active": {"version": self.table.version, "since": self._since, "source": "configured"},
+            "last_attempt": asdict(self._last) if self._last else None,
+            "workers": [],
+        }
 
 
 class LivePolicy:
@@ -78,8 +82,7 @@ class LivePolicy:
 
     def __init__(self, settings: Settings):
         state_dir = settings.state_dir or Path(tempfile.mkdtemp(prefix="authz-state-"))
-        self._reloader = PolicyReloader(settings.policy_dir, state_dir, settings.policy_poll_ms / 1000,
-                                        apply=self._use)
+        self._reloader = PolicyReloader(settings.policy_dir, state_dir, settings.policy_poll_ms / 1000, apply=self._use)
         self.table: DecisionTable = self._reloader.start()
         log.info("policy %s active (from %s)", self.table.version, self._reloader.active_source)
 
@@ -121,8 +124,11 @@ class Runtime:
         self.policy = policy
         self.snapshot = ReadSnapshot()
         self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000)
-        self.members = MemberCache(partial(directory.fetch_member, rows=self.snapshot.rows),
-                                   partial(directory.why_absent, rows=self.snapshot.rows), settings.cache_size)
+        self.members = MemberCache(
+            partial(directory.fetch_member, rows=self.snapshot.rows),
+            partial(directory.why_absent, rows=self.snapshot.rows),
+            settings.cache_size,
+        )
         self.keys = KeyRing()
         self.feed.subscribe(self.members.on_changes)
         self.feed.subscribe(self.keys.on_changes)

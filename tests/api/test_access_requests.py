@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from authz.audit.trail import as_dict
 from authz.accounts.importer import import_data
+from authz.audit.trail import as_dict
 from models.access_requests import DENY_REASONS, AccessRequest
 from models.audit import AuditRecord
 from models.outbox import OutboxMessage
@@ -28,8 +28,9 @@ def grant(client, acting_as, login: str, site: str, rid, body: dict):
 
 
 def deny(client, acting_as, login: str, site: str, rid, reason):
-    return client.simulate_post(f"/v1/sites/{site}/access-requests/{rid}/deny", json={"reason": reason},
-                                headers=acting_as(login))
+    return client.simulate_post(
+        f"/v1/sites/{site}/access-requests/{rid}/deny", json={"reason": reason}, headers=acting_as(login)
+    )
 
 
 def listing(client, acting_as, login: str, site: str, query: str = ""):
@@ -40,8 +41,9 @@ def listing(client, acting_as, login: str, site: str, query: str = ""):
 
 
 def test_a_known_person_asks_for_themselves(client, demo, acting_as):
-    resp = client.simulate_post("/v1/sites/1001/access-requests", json={"business_justification": WHY},
-                                headers=acting_as(FRANK))
+    resp = client.simulate_post(
+        "/v1/sites/1001/access-requests", json={"business_justification": WHY}, headers=acting_as(FRANK)
+    )
     assert resp.status_code == 201
     assert resp.json["status"] == "pending" and resp.json["requester"]["login_id"] == FRANK
     assert AccessRequest.get_by_id(resp.json["id"]).person.login_id == FRANK
@@ -70,11 +72,14 @@ def test_asking_for_a_missing_site_is_404(client, demo, acting_as):
     assert resp.status_code == 404
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"business_justification": ["x"]}, "business_justification"),
-    ({"justification": WHY}, "justification"),
-    ({"login_id": ERIN}, "login_id"),  # a person asks only for themselves (403)
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"business_justification": ["x"]}, "business_justification"),
+        ({"justification": WHY}, "justification"),
+        ({"login_id": ERIN}, "login_id"),  # a person asks only for themselves (403)
+    ],
+)
 def test_bad_request_bodies_name_the_field(client, demo, acting_as, body, field):
     resp = client.simulate_post("/v1/sites/1001/access-requests", json=body, headers=acting_as(FRANK))
     assert resp.status_code in (400, 403) and resp.json["field"] == field
@@ -82,11 +87,9 @@ def test_bad_request_bodies_name_the_field(client, demo, acting_as, body, field)
 
 
 def test_an_operator_key_asks_for_the_person_it_names(client, demo, operator_headers):
-    resp = client.simulate_post("/v1/sites/1001/access-requests", json={"login_id": FRANK},
-                                headers=operator_headers)
+    resp = client.simulate_post("/v1/sites/1001/access-requests", json={"login_id": FRANK}, headers=operator_headers)
     assert resp.status_code == 201 and resp.json["requester"]["login_id"] == FRANK
-    resp = client.simulate_post("/v1/sites/1001/access-requests", json={},
-                                headers=operator_headers)
+    resp = client.simulate_post("/v1/sites/1001/access-requests", json={}, headers=operator_headers)
     assert resp.status_code == 400 and resp.json["field"] == "login_id"
 
 
@@ -104,13 +107,19 @@ def test_the_list_shows_details_for_review(client, demo, acting_as):
     assert resp.status_code == 200 and resp.json["next_after"] is None
     [item] = resp.json["requests"]
     assert item["id"] == rid and item["business_justification"] == WHY
-    assert item["requester"] == {"login_id": FRANK, "first_name": "Frank", "last_name": "Fox",
-                                 "email": FRANK, "phone": "+1 555 0202"}
+    assert item["requester"] == {
+        "login_id": FRANK,
+        "first_name": "Frank",
+        "last_name": "Fox",
+        "email": FRANK,
+        "phone": "+1 555 0202",
+    }
 
 
 def test_the_list_pages_and_filters(client, demo, acting_as, policy_table):
-    import_data({"people": [{"login_id": f"p{i}@example.test", "email": f"p{i}@example.test"} for i in range(3)]},
-                policy_table)
+    import_data(
+        {"people": [{"login_id": f"p{i}@example.test", "email": f"p{i}@example.test"} for i in range(3)]}, policy_table
+    )
     ids = [ask(client, acting_as, f"p{i}@example.test", "1001") for i in range(3)]
     first = listing(client, acting_as, BOB, "1001", "limit=2").json
     assert [r["id"] for r in first["requests"]] == ids[:2] and first["next_after"] == ids[1]
@@ -121,8 +130,16 @@ def test_the_list_pages_and_filters(client, demo, acting_as, policy_table):
     assert [r["id"] for r in listing(client, acting_as, BOB, "1001").json["requests"]] == ids[1:]
 
 
-@pytest.mark.parametrize("query, field", [("status=open", "status"), ("limit=0", "limit"), ("limit=x", "limit"),
-                                          ("limit=1001", "limit"), ("after=-3", "after")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status=open", "status"),
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("limit=1001", "limit"),
+        ("after=-3", "after"),
+    ],
+)
 def test_bad_list_parameters_name_the_field(client, demo, acting_as, query, field):
     resp = listing(client, acting_as, ALICE, "1001", query)
     assert resp.status_code == 400 and resp.json["field"] == field
@@ -151,8 +168,11 @@ def test_grant_makes_the_member_visible_to_checks_notifies_and_audits(client, de
     resp = grant(client, acting_as, ALICE, "1001", rid, {"role": "user", "levels": {"purchase_download": "full"}})
     assert resp.status_code == 200, resp.json
     assert resp.json["request"]["status"] == "granted" and resp.json["member"]["role"] == "user"
-    check = client.simulate_post("/v1/check", headers=auth, json={
-        "user": FRANK, "site": "1001", "action": "renew_licenses", "min_change_seq": resp.json["change_seq"]})
+    check = client.simulate_post(
+        "/v1/check",
+        headers=auth,
+        json={"user": FRANK, "site": "1001", "action": "renew_licenses", "min_change_seq": resp.json["change_seq"]},
+    )
     assert check.json["allowed"] is True
     [message] = OutboxMessage.select()
     assert (message.kind, message.recipient, message.site_number) == ("request_granted", FRANK, "1001")
@@ -164,8 +184,14 @@ def test_grant_makes_the_member_visible_to_checks_notifies_and_audits(client, de
 
 def test_grant_to_dana_goes_to_her_notification_address(client, make, acting_as, policy_table):
     site = make.site()
-    import_data({"people": [{"login_id": DANA, "email": "dana@consult.example",
-                             "notification_email": "dana.alerts@consult.example"}]}, policy_table)
+    import_data(
+        {
+            "people": [
+                {"login_id": DANA, "email": "dana@consult.example", "notification_email": "dana.alerts@consult.example"}
+            ]
+        },
+        policy_table,
+    )
     rid = ask(client, acting_as, DANA, site)
     assert grant(client, acting_as, f"primary-{site}@example.test", site, rid, {"role": "user"}).status_code == 200
     assert [m.recipient for m in OutboxMessage.select()] == ["dana.alerts@consult.example"]
@@ -202,9 +228,14 @@ def test_a_fifth_secondary_is_409(client, demo, make, acting_as):
     assert AccessRequest.get_by_id(rid).status == "pending"
 
 
-@pytest.mark.parametrize("body, field", [({"role": "owner"}, "role"), ({"role": "user", "levels": {"nope": "x"}},
-                                                                        "levels.nope"),
-                                         ({"role": "user", "extra": 1}, "extra")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"role": "owner"}, "role"),
+        ({"role": "user", "levels": {"nope": "x"}}, "levels.nope"),
+        ({"role": "user", "extra": 1}, "extra"),
+    ],
+)
 def test_bad_grant_bodies_name_the_field(client, demo, acting_as, body, field):
     rid = ask(client, acting_as, FRANK, "1001")
     resp = grant(client, acting_as, ALICE, "1001", rid, body)

@@ -8,15 +8,25 @@ from models.schema import ApiKey
 BODY = {"user": "carol@acme.example", "site": "1001", "action": "download_software"}
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "Bearer", "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer azk_000000000000_secret",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer nonsense",
+        "Basic dXNlcjpwYXNz",
+        "Bearer azk_000000000000_secret",
+    ],
+)
 def test_missing_unknown_or_malformed_key_is_401_with_one_body(client, demo, header):
     headers = {"Authorization": header} if header is not None else {}
     resp = client.simulate_post("/v1/check", json=BODY, headers=headers)
     assert resp.status_code == 401
-    assert resp.json == {"error": "unauthenticated",
-                         "message": "a valid API key is required (Authorization: Bearer <key>)"}
+    assert resp.json == {
+        "error": "unauthenticated",
+        "message": "a valid API key is required (Authorization: Bearer <key>)",
+    }
     assert resp.headers["WWW-Authenticate"] == "Bearer"
 
 
@@ -53,6 +63,7 @@ def test_a_verified_key_does_not_vouch_for_another_secret(client, demo, check_ke
 
 def test_the_map_of_verified_headers_is_bounded(client, demo, check_key, service):
     from authz.authn.keys import KeyRing
+
     for spaces in range(1, KeyRing.VERIFIED_MAX + 10):  # every spelling verifies, each once
         header = "Bearer" + " " * spaces + check_key
         assert service._runtime.keys.verify(header).scope == "check"
@@ -68,6 +79,7 @@ def test_scope_limits_routes(client, demo):
 
 def test_unknown_scope_is_refused(database):
     from authz.errors import InvalidInput
+
     with pytest.raises(InvalidInput):
         create_key("x", "root")
     assert list_keys() == []
@@ -80,11 +92,15 @@ def test_operational_routes_need_no_key(client, path):
 
 def test_key_creation_and_revocation_are_audited_without_the_secret(database):
     from authz.audit import trail
+
     plaintext, row = create_key("billing", "check")
     revoke_key(row.key_id)
     revoked, created = trail.page_all(limit=2)
     assert (created["action"], created["target"], created["after"]) == (
-        "create_api_key", f"key:{row.key_id}", {"name": "billing", "scope": "check"})
+        "create_api_key",
+        f"key:{row.key_id}",
+        {"name": "billing", "scope": "check"},
+    )
     assert (revoked["action"], revoked["after"]) == ("revoke_api_key", {"revoked": True})
     secret = plaintext.split("_", 2)[2]
     assert all(secret not in str(record) for record in (created, revoked))

@@ -17,13 +17,16 @@ def test_allowed_check_carries_rule_and_versions(client, auth, demo, policy_tabl
     assert isinstance(resp.json["change_seq"], int) and resp.json["decision_id"]
 
 
-@pytest.mark.parametrize("user,site,action,code", [
-    ("carol@acme.example", "1001", "request_media", "level_too_low"),
-    ("Dana.Diaz", "1001", "list_users", "role_may_not_hold"),
-    ("nobody@example.test", "1001", "view_reports", "unknown_user"),
-    ("carol@acme.example", "9999", "view_reports", "unknown_site"),
-    ("carol@acme.example", "2002", "view_reports", "no_membership"),
-])
+@pytest.mark.parametrize(
+    "user,site,action,code",
+    [
+        ("carol@acme.example", "1001", "request_media", "level_too_low"),
+        ("Dana.Diaz", "1001", "list_users", "role_may_not_hold"),
+        ("nobody@example.test", "1001", "view_reports", "unknown_user"),
+        ("carol@acme.example", "9999", "view_reports", "unknown_site"),
+        ("carol@acme.example", "2002", "view_reports", "no_membership"),
+    ],
+)
 def test_denials_say_why(client, auth, demo, user, site, action, code):
     resp = check(client, auth, user=user, site=site, action=action)
     assert resp.status_code == 200
@@ -36,8 +39,16 @@ def test_login_ids_compare_ignoring_the_case_of_ascii_letters(client, auth, demo
     assert resp.json["allowed"] is True
 
 
-@pytest.mark.parametrize("user", ["  carol@acme.example ", "carol@acme.example\n", "fran\u212a@globex.example",
-                                  "carol@acme.exam\u200bple", "e\u0301mile@acme.example"])
+@pytest.mark.parametrize(
+    "user",
+    [
+        "  carol@acme.example ",
+        "carol@acme.example\n",
+        "fran\u212a@globex.example",
+        "carol@acme.exam\u200bple",
+        "e\u0301mile@acme.example",
+    ],
+)
 def test_a_login_id_that_would_need_repair_is_400_never_matched(client, auth, demo, user):
     resp = check(client, auth, user=user, site="1001", action="download_software")
     assert resp.status_code == 400 and resp.json["field"] == "user"
@@ -55,16 +66,19 @@ def test_primary_holds_every_action_at_the_highest_level(client, auth, demo, pol
         assert check(client, auth, user="alice@acme.example", site="1001", action=action).json["allowed"], action
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"site": "1001", "action": "view_reports"}, "user"),
-    ({"user": "", "site": "1001", "action": "view_reports"}, "user"),
-    ({"user": "a", "site": 1001, "action": "view_reports"}, "site"),
-    ({"user": "a", "site": "1001"}, "action"),
-    ({"user": "a" * 321, "site": "1001", "action": "view_reports"}, "user"),
-    ({"user": "a", "site": "1001", "action": "view_reports", "usr": "b"}, "usr"),
-    ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": -1}, "min_change_seq"),
-    ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": 10**9}, "min_change_seq"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"site": "1001", "action": "view_reports"}, "user"),
+        ({"user": "", "site": "1001", "action": "view_reports"}, "user"),
+        ({"user": "a", "site": 1001, "action": "view_reports"}, "site"),
+        ({"user": "a", "site": "1001"}, "action"),
+        ({"user": "a" * 321, "site": "1001", "action": "view_reports"}, "user"),
+        ({"user": "a", "site": "1001", "action": "view_reports", "usr": "b"}, "usr"),
+        ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": -1}, "min_change_seq"),
+        ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": 10**9}, "min_change_seq"),
+    ],
+)
 def test_malformed_check_is_400_naming_the_field(client, auth, demo, body, field):
     resp = client.simulate_post("/v1/check", json=body, headers=auth)
     assert resp.status_code == 400
@@ -97,14 +111,17 @@ def test_bad_json_gets_the_same_answer_on_both_ways_in(client, auth, body):
 
 def test_a_check_gets_the_same_decision_on_both_ways_in(client, auth, demo):
     body = '{"user": "carol@acme.example", "site": "1001", "action": "download_software"}'
-    answers = [client.simulate_post("/v1/check", body=body, headers={**auth, "Content-Type": t}).json for t in JSON_TYPES]
+    answers = [
+        client.simulate_post("/v1/check", body=body, headers={**auth, "Content-Type": t}).json for t in JSON_TYPES
+    ]
     assert answers[0]["allowed"] is True
     assert [{**a, "decision_id": None} for a in answers] == [{**answers[0], "decision_id": None}] * 2
 
 
 def test_body_that_is_not_json_is_415(client, auth):
-    resp = client.simulate_post("/v1/check", body="user=a&site=b", headers={
-        **auth, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = client.simulate_post(
+        "/v1/check", body="user=a&site=b", headers={**auth, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert resp.status_code == 415
 
 
@@ -121,16 +138,23 @@ def test_batch_answers_in_order_under_one_version(client, auth, demo):
     assert len({r["decision_id"] for r in resp.json["results"]}) == 3
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"checks": []}, "checks"),
-    ({"checks": [{"user": "a", "site": "1001", "action": "view_reports"}] * 1001}, "checks"),
-    ({"checks": "x"}, "checks"),
-    ({"checks": [{"user": "a", "site": "1001", "action": "view_reports"}, {"user": "a", "site": "1001"}]},
-     "checks[1].action"),
-    ({"checks": [{"user": "a", "site": "1001", "action": "nope"}]}, "checks[0].action"),
-    ({"checks": [{"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": 1}]},
-     "checks[0].min_change_seq"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"checks": []}, "checks"),
+        ({"checks": [{"user": "a", "site": "1001", "action": "view_reports"}] * 1001}, "checks"),
+        ({"checks": "x"}, "checks"),
+        (
+            {"checks": [{"user": "a", "site": "1001", "action": "view_reports"}, {"user": "a", "site": "1001"}]},
+            "checks[1].action",
+        ),
+        ({"checks": [{"user": "a", "site": "1001", "action": "nope"}]}, "checks[0].action"),
+        (
+            {"checks": [{"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": 1}]},
+            "checks[0].min_change_seq",
+        ),
+    ],
+)
 def test_malformed_batch_is_400_naming_the_item(client, auth, body, field):
     resp = client.simulate_post("/v1/check/batch", json=body, headers=auth)
     assert resp.status_code == 400
@@ -149,8 +173,11 @@ def test_effective_permissions_of_a_member(client, auth, demo):
     assert resp.status_code == 200
     assert resp.json["role"] == "secondary"
     apps = {a["application"]: a for a in resp.json["applications"]}
-    assert apps["manage_access"] == {"application": "manage_access", "level": "view",
-                                     "allowed_actions": ["list_users", "export_users", "view_access_requests", "view_audit"]}
+    assert apps["manage_access"] == {
+        "application": "manage_access",
+        "level": "view",
+        "allowed_actions": ["list_users", "export_users", "view_access_requests", "view_audit"],
+    }
     assert apps["reporting"]["allowed_actions"] == []
 
 
@@ -162,9 +189,17 @@ def test_who_can_lists_members_meeting_the_minimum(client, auth, demo):
     resp = client.simulate_get("/v1/sites/1001/actions/view_reports/members", headers=auth)
     assert resp.status_code == 200
     assert [m["user"] for m in resp.json["members"]] == [
-        "alice@acme.example", "bob@acme.example", "carol@acme.example", "Dana.Diaz"]
-    assert resp.json["members"][0] == {"user": "alice@acme.example", "email": "alice@acme.example",
-                                       "role": "primary", "level": "view"}
+        "alice@acme.example",
+        "bob@acme.example",
+        "carol@acme.example",
+        "Dana.Diaz",
+    ]
+    assert resp.json["members"][0] == {
+        "user": "alice@acme.example",
+        "email": "alice@acme.example",
+        "role": "primary",
+        "level": "view",
+    }
     resp = client.simulate_get("/v1/sites/1001/actions/add_user/members", headers=auth)
     assert [m["user"] for m in resp.json["members"]] == ["alice@acme.example", "bob@acme.example"]
 
@@ -176,8 +211,9 @@ def test_who_can_pages_by_login(client, auth, make):
     make.member(site, "no-reports@example.test")
     seen, after = [], ""
     while True:
-        page = client.simulate_get(f"/v1/sites/{site}/actions/view_reports/members",
-                                   params={"limit": 2, "after": after}, headers=auth).json
+        page = client.simulate_get(
+            f"/v1/sites/{site}/actions/view_reports/members", params={"limit": 2, "after": after}, headers=auth
+        ).json
         seen += [m["user"] for m in page["members"]]
         if page["next_after"] is None:
             break
@@ -196,6 +232,6 @@ def test_policy_lists_the_catalogue_in_level_order(client, auth, policy_table):
     assert resp.status_code == 200
     assert resp.json["version"] == policy_table.version
     purchase = next(a for a in resp.json["applications"] if a["id"] == "purchase_download")
-    assert [l["id"] for l in purchase["levels"]] == ["none", "downloads", "media", "full"]
+    assert [line["id"] for line in purchase["levels"]] == ["none", "downloads", "media", "full"]
     media = next(a for a in purchase["actions"] if a["id"] == "request_media")
     assert media["minimum_level"] == {"primary": "none", "secondary": "media", "user": "media"}

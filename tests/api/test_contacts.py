@@ -7,20 +7,32 @@ import pytest
 
 from authz.accounts.contacts import FIELDS
 from authz.contract.actors import Actor
-from tests.drive import contacts
 from models.identifiers import login_key
 from models.outbox import OutboxMessage
 from models.schema import Person, utcnow
+from tests.drive import contacts
 
 VALID = {
-    "first_name": "Grace", "last_name": "Hopper", "telephone": "+1 555 0199", "email": "grace@acme.example",
-    "street_address": "1 Harbor Way", "city": "Arlington", "state_province": "VA", "postal_code": "22201",
+    "first_name": "Grace",
+    "last_name": "Hopper",
+    "telephone": "+1 555 0199",
+    "email": "grace@acme.example",
+    "street_address": "1 Harbor Way",
+    "city": "Arlington",
+    "state_province": "VA",
+    "postal_code": "22201",
     "contact_types": ["primary", "technical"],
 }
 OTHER = {
-    "first_name": "Ada", "last_name": "Lovelace", "telephone": "+44 20 7946 0018", "email": "ada@acme.example",
-    "street_address": "12 St James's Square", "city": "London", "state_province": "Greater London",
-    "postal_code": "SW1Y 4LB", "contact_types": ["billing"],
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "telephone": "+44 20 7946 0018",
+    "email": "ada@acme.example",
+    "street_address": "12 St James's Square",
+    "city": "London",
+    "state_province": "Greater London",
+    "postal_code": "SW1Y 4LB",
+    "contact_types": ["billing"],
 }
 
 
@@ -46,6 +58,7 @@ def audit_trail(client, alice, site="1001"):
 
 
 # -- saving ------------------------------------------------------------------
+
 
 def test_add_then_list(client, alice, demo):
     created = add(client, alice)
@@ -92,8 +105,9 @@ def test_a_save_missing_a_mandatory_field_is_422_naming_it_and_changes_nothing(c
 @pytest.mark.parametrize("types", [["primary", "reseller"], [], "billing", None])
 def test_a_bad_contact_type_is_422(client, alice, demo, types):
     contact_id = add(client, alice)["id"]
-    resp = client.simulate_put(f"/v1/sites/1001/contacts/{contact_id}", headers=alice,
-                               json={**OTHER, "contact_types": types})
+    resp = client.simulate_put(
+        f"/v1/sites/1001/contacts/{contact_id}", headers=alice, json={**OTHER, "contact_types": types}
+    )
     assert resp.status_code == 422 and resp.json["field"] == "contact_types"
     assert listing(client, alice)["contacts"][0]["contact_types"] == ["primary", "technical"]
 
@@ -128,13 +142,24 @@ def test_every_change_is_audited_with_before_and_after(client, alice, demo):
     review, delete, update, create = audit_trail(client, alice)[:4]
     target = f"contact:{contact_id}"
     assert (create["action"], create["target"], create["before"], create["after"]["first_name"]) == (
-        "create_contact", target, None, "Grace")
+        "create_contact",
+        target,
+        None,
+        "Grace",
+    )
     assert (update["action"], update["before"]["first_name"], update["after"]["first_name"]) == (
-        "update_contact", "Grace", "Ada")
+        "update_contact",
+        "Grace",
+        "Ada",
+    )
     assert update["before"]["contact_types"] == ["primary", "technical"] and update["after"]["contact_types"] == [
-        "billing"]
-    assert (delete["action"], delete["before"]["email"], delete["after"]) == ("delete_contact", "ada@acme.example",
-                                                                            None)
+        "billing"
+    ]
+    assert (delete["action"], delete["before"]["email"], delete["after"]) == (
+        "delete_contact",
+        "ada@acme.example",
+        None,
+    )
     assert (review["action"], review["after"]["reviewed_by"]) == ("mark_contacts_reviewed", "alice@acme.example")
     assert {r["actor"] for r in (create, update, delete, review)} == {"alice@acme.example"}
 
@@ -143,14 +168,16 @@ def test_a_contact_email_change_leaves_the_persons_notification_email(client, al
     dana = Person.by_key(login_key("Dana.Diaz"))
     headers = {**alice, "X-Acting-User": "Dana.Diaz"}
     contact_id = add(client, headers, site="2002", email="dana@consult.example")["id"]
-    resp = client.simulate_put(f"/v1/sites/2002/contacts/{contact_id}", headers=headers,
-                               json={**VALID, "email": "dana.new@consult.example"})
+    resp = client.simulate_put(
+        f"/v1/sites/2002/contacts/{contact_id}", headers=headers, json={**VALID, "email": "dana.new@consult.example"}
+    )
     assert resp.status_code == 200 and resp.json["email"] == "dana.new@consult.example"
     after = Person.by_key(login_key("Dana.Diaz"))
     assert (after.email, after.notification_email) == (dana.email, "dana.alerts@consult.example")
 
 
 # -- who may -------------------------------------------------------------------
+
 
 def test_a_secondary_with_view_lists_but_may_not_edit(client, acting_as, alice, demo):
     contact_id = add(client, alice)["id"]
@@ -167,7 +194,10 @@ def test_a_secondary_with_view_lists_but_may_not_edit(client, acting_as, alice, 
     assert [c["first_name"] for c in page["contacts"]] == ["Grace"] and page["review"]["last_reviewed_at"] is None
     refused = audit_trail(client, alice)[0]
     assert (refused["actor"], refused["action"], refused["outcome"]) == (
-        "bob@acme.example", "mark_contacts_reviewed", "refused")
+        "bob@acme.example",
+        "mark_contacts_reviewed",
+        "refused",
+    )
 
 
 def test_a_user_may_not_see_them(client, acting_as, demo):
@@ -204,6 +234,7 @@ def test_a_contact_id_of_another_site_is_not_found(client, acting_as, alice, dem
 
 # -- review ----------------------------------------------------------------------
 
+
 def test_mark_reviewed_records_when_and_who(client, acting_as, alice, demo):
     before = utcnow().replace(microsecond=0)
     resp = client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)
@@ -214,8 +245,9 @@ def test_mark_reviewed_records_when_and_who(client, acting_as, alice, demo):
     assert review["last_reviewed_at"] == resp.json["reviewed_at"] >= before.isoformat() + "Z"
 
 
-def test_overdue_is_for_operators_and_lists_the_sites_overdue(client, alice, operator_headers, demo, make,
-                                                              policy_table):
+def test_overdue_is_for_operators_and_lists_the_sites_overdue(
+    client, alice, operator_headers, demo, make, policy_table
+):
     stale = make.site()
     contacts.mark_reviewed(policy_table, Actor.operator("t"), stale, now=utcnow() - timedelta(days=31))
     client.simulate_post("/v1/sites/1001/contacts/review", headers=alice)
@@ -238,11 +270,13 @@ def test_reminders_are_queued_to_the_primary_once_per_period(client, alice, oper
     resp = client.simulate_post("/v1/contacts/review-reminders", headers=operator_headers)
     assert resp.status_code == 200
     assert [(r["site"], r["primary"], r["recipient"]) for r in resp.json["reminded"]] == [
-        ("2002", "erin@globex.example", "erin.alerts@globex.example")]
+        ("2002", "erin@globex.example", "erin.alerts@globex.example")
+    ]
     resp = client.simulate_post("/v1/contacts/review-reminders", headers=operator_headers)
     assert resp.json["reminded"] == [] and resp.json["skipped"][0]["reason"] == "reminded_recently"
     messages = list(OutboxMessage.select())
     assert [(m.kind, m.site_number, m.recipient) for m in messages] == [
-        ("review_reminder", "2002", "erin.alerts@globex.example")]
+        ("review_reminder", "2002", "erin.alerts@globex.example")
+    ]
     overdue = client.simulate_get("/v1/contacts/overdue", headers=operator_headers).json["sites"]
     assert overdue[0]["last_reminded_at"] is not None

@@ -45,12 +45,28 @@ def test_every_operation_documents_its_responses_and_refs_resolve(document):
 
 def test_request_bodies_are_closed_and_carry_the_limits(document):
     schemas = document["components"]["schemas"]
-    for name in ("CheckRequest", "BatchCheckRequest", "BatchItem", "NewMember", "MemberChange", "Grant", "Denial",
-                 "ContactInput", "NotificationEmail", "NewSite", "PrimaryTransfer", "AccessRequestInput"):
+    for name in (
+        "CheckRequest",
+        "BatchCheckRequest",
+        "BatchItem",
+        "NewMember",
+        "MemberChange",
+        "Grant",
+        "Denial",
+        "ContactInput",
+        "NotificationEmail",
+        "NewSite",
+        "PrimaryTransfer",
+        "AccessRequestInput",
+    ):
         assert schemas[name]["additionalProperties"] is False, name
     check = schemas["CheckRequest"]
     assert check["required"] == ["user", "site", "action"]
-    assert check["properties"]["user"]["maxLength"] == 320 and check["properties"]["user"]["minLength"] == 1
+    assert check["properties"]["user"] == {"$ref": "#/components/schemas/LoginId"}
+    login_id = schemas["LoginId"]
+    assert (login_id["minLength"], login_id["maxLength"], login_id["format"]) == (1, 320, "login-id")
+    assert re.fullmatch(login_id["pattern"], "carol@acme.example")
+    assert not any(re.search(login_id["pattern"], bad) for bad in (" carol", "carol ", "car\u200bol", "carol\u2028"))
     assert schemas["BatchCheckRequest"]["properties"]["checks"]["maxItems"] == 1000
 
 
@@ -61,9 +77,18 @@ def test_names_the_policy_defines_are_enums_of_the_policy_in_force(document, pol
     assert levels["additionalProperties"] is False
     assert levels["properties"]["reporting"]["enum"] == list(policy_table.level_order("reporting"))
     assert set(schemas["Denial"]["properties"]["reason"]["enum"]) == {
-        "requestor_unknown", "access_not_necessary", "no_business_relationship"}
+        "requestor_unknown",
+        "access_not_necessary",
+        "no_business_relationship",
+    }
     assert set(schemas["ContactInput"]["properties"]["contact_types"]["items"]["enum"]) == {
-        "primary", "technical", "administrative", "renewal", "media_shipping", "billing"}
+        "primary",
+        "technical",
+        "administrative",
+        "renewal",
+        "media_shipping",
+        "billing",
+    }
 
 
 def test_the_policy_answer_matches_its_documented_schema(client, auth, document):

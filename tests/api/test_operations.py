@@ -11,6 +11,7 @@ def test_readiness_reports_policy_and_database(client, policy_table):
 
 def test_not_ready_when_schema_is_behind(client, database):
     from models.migrate import migrate
+
     migrate("0000")
     resp = client.simulate_get("/readyz")
     assert resp.status_code == 503 and resp.json["ready"] is False
@@ -19,11 +20,13 @@ def test_not_ready_when_schema_is_behind(client, database):
 def test_metrics_count_decisions(client, auth, demo):
     def allowed_count():
         text = client.simulate_get("/metrics").text
-        line = next(l for l in text.splitlines() if l.startswith('authz_decisions_total{allowed="true"}'))
+        line = next(line for line in text.splitlines() if line.startswith('authz_decisions_total{allowed="true"}'))
         return float(line.split()[-1])
+
     before = allowed_count()
-    client.simulate_post("/v1/check", json={"user": "alice@acme.example", "site": "1001", "action": "add_user"},
-                         headers=auth)
+    client.simulate_post(
+        "/v1/check", json={"user": "alice@acme.example", "site": "1001", "action": "add_user"}, headers=auth
+    )
     assert allowed_count() == before + 1
 
 
@@ -47,8 +50,11 @@ def test_request_durations_reach_metrics_as_a_histogram(client, auth, demo):
 
     def series() -> dict[str, float]:
         text = client.simulate_get("/metrics").text
-        return {line.split()[0]: float(line.split()[-1]) for line in text.splitlines()
-                if line.startswith("authz_http_request_duration_seconds") and all(l in line for l in labels)}
+        return {
+            line.split()[0]: float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith("authz_http_request_duration_seconds") and all(label in line for label in labels)
+        }
 
     before = series()
     body = {"user": "alice@acme.example", "site": "1001", "action": "add_user"}
@@ -69,7 +75,8 @@ def test_every_answer_carries_a_request_id_the_callers_own_if_given(client, auth
     body = {"user": "nobody@example.test", "site": "1001", "action": "add_user"}
     given = client.simulate_post("/v1/check", json=body, headers={**auth, "X-Request-Id": "trace-123"})
     assert given.headers["X-Request-Id"] == "trace-123"
-    first, second = (client.simulate_post("/v1/check", json=body, headers=auth).headers["X-Request-Id"]
-                     for _ in range(2))
+    first, second = (
+        client.simulate_post("/v1/check", json=body, headers=auth).headers["X-Request-Id"] for _ in range(2)
+    )
     assert len(first) == 32 and first != second
     assert client.simulate_get("/v1/nope").headers["X-Request-Id"]  # errors too

@@ -2,8 +2,11 @@
 
 
 def change_carol(client, acting_as, level):
-    resp = client.simulate_patch("/v1/sites/1001/members/carol@acme.example", headers=acting_as("alice@acme.example"),
-                                 json={"levels": {"reporting": level}})
+    resp = client.simulate_patch(
+        "/v1/sites/1001/members/carol@acme.example",
+        headers=acting_as("alice@acme.example"),
+        json={"levels": {"reporting": level}},
+    )
     assert resp.status_code == 200
 
 
@@ -15,7 +18,11 @@ def test_primary_reads_changes_with_before_and_after_newest_first(client, acting
     first, second = resp.json["records"][:2]
     assert first["seq"] > second["seq"]
     assert (first["action"], first["actor"], first["target"], first["outcome"]) == (
-        "update_user", "alice@acme.example", "carol@acme.example", "done")
+        "update_user",
+        "alice@acme.example",
+        "carol@acme.example",
+        "done",
+    )
     assert first["before"]["levels"]["reporting"] == "none" and first["after"]["levels"]["reporting"] == "view"
 
 
@@ -42,7 +49,10 @@ def test_a_user_may_not_and_the_refusal_is_itself_audited(client, acting_as, dem
     assert resp.status_code == 403
     records = client.simulate_get("/v1/sites/1001/audit", headers=acting_as("alice@acme.example")).json["records"]
     assert (records[0]["action"], records[0]["actor"], records[0]["outcome"]) == (
-        "view_audit", "carol@acme.example", "refused")
+        "view_audit",
+        "carol@acme.example",
+        "refused",
+    )
 
 
 def test_another_site_is_not_found(client, acting_as, demo):

@@ -7,28 +7,39 @@ import falcon.inspect
 import pytest
 
 from api.resources import ADMIN_SCOPES
-from authz.contract.actors import Actor
-from tests.drive import access_requests, contacts
 from authz.authn.keys import create_key
+from authz.contract.actors import Actor
 from models.schema import Membership
+from tests.drive import access_requests, contacts
 
-CONTACT = {"first_name": "Tess", "last_name": "Tech", "telephone": "+1 555 0300", "email": "tess@globex.example",
-           "street_address": "1 Main St", "city": "Springfield", "state_province": "IL",
-           "postal_code": "62701", "contact_types": ["technical"]}
+CONTACT = {
+    "first_name": "Tess",
+    "last_name": "Tech",
+    "telephone": "+1 555 0300",
+    "email": "tess@globex.example",
+    "street_address": "1 Main St",
+    "city": "Springfield",
+    "state_province": "IL",
+    "postal_code": "62701",
+    "contact_types": ["technical"],
+}
 
 # (method, route) -> body. {login_id}, {request_id} and {contact_id} name real records of site 2002.
 REQUESTS = {
     ("GET", "/v1/sites/{site}/members"): None,
-    ("POST", "/v1/sites/{site}/members"): {"login_id": "carol@acme.example", "email": "carol@acme.example",
-                                           "business_justification": "x", "role": "user"},
+    ("POST", "/v1/sites/{site}/members"): {
+        "login_id": "carol@acme.example",
+        "email": "carol@acme.example",
+        "business_justification": "x",
+        "role": "user",
+    },
     ("GET", "/v1/sites/{site}/members.csv"): None,
     ("GET", "/v1/sites/{site}/members/{login_id}"): None,
     ("PATCH", "/v1/sites/{site}/members/{login_id}"): {"levels": {"reporting": "view"}},
     ("DELETE", "/v1/sites/{site}/members/{login_id}"): None,
     ("GET", "/v1/sites/{site}/identities/{login_id}"): None,
     ("GET", "/v1/sites/{site}/access-requests"): None,
-    ("POST", "/v1/sites/{site}/access-requests/{request_id}/grant"): {
-        "role": "user", "business_justification": "x"},
+    ("POST", "/v1/sites/{site}/access-requests/{request_id}/grant"): {"role": "user", "business_justification": "x"},
     ("POST", "/v1/sites/{site}/access-requests/{request_id}/deny"): {"reason": "requestor_unknown"},
     ("GET", "/v1/sites/{site}/audit"): None,
     ("GET", "/v1/sites/{site}/contacts"): None,

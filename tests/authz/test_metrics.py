@@ -47,6 +47,7 @@ def test_what_is_counted_between_flushes_is_written_once():
 def test_counting_while_another_thread_flushes_loses_nothing():
     """The serving thread counts without a lock while the flush thread runs."""
     import threading
+
     registry = CollectorRegistry()
     counter = Counter("tally_race_total", "t", registry=registry)
     histogram = Histogram("tally_race_seconds", "t", buckets=(0.1,), registry=registry)

@@ -22,6 +22,7 @@ def gunicorn_conf(monkeypatch, tmp_path):
     """gunicorn_conf(env) -> the settings deploy/gunicorn.conf.py computes in that
     environment (PROMETHEUS_MULTIPROC_DIR and AUTHZ_STATE_DIR given, so it makes no
     directories of its own)."""
+
     def load(env: dict[str, str]) -> dict:
         for name in ("HOST", "PORT", "AUTHZ_WORKERS", "AUTHZ_ACCESS_LOG"):
             monkeypatch.delenv(name, raising=False)
@@ -31,4 +32,5 @@ def gunicorn_conf(monkeypatch, tmp_path):
             if name not in ("PROMETHEUS_MULTIPROC_DIR", "AUTHZ_STATE_DIR"):
                 monkeypatch.setenv(name, value)
         return runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+
     return load

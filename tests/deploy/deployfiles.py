@@ -9,9 +9,9 @@ import functools
 import json
 import re
 import shlex
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Mapping
 
 import yaml
 
@@ -31,6 +31,7 @@ PLATFORM_ENV = {
 
 # -- YAML ----------------------------------------------------------------------
 
+
 def yaml_documents(path: Path) -> list:
     with path.open(encoding="utf-8") as f:
         return [doc for doc in yaml.safe_load_all(f) if doc is not None]
@@ -39,8 +40,9 @@ def yaml_documents(path: Path) -> list:
 def k8s_objects() -> list[dict]:
     """Every Kubernetes object in deploy/k8s (the example Secrets included; not the
     kustomization, which is kustomize's file)."""
-    return [doc for path in sorted(K8S.glob("*.yaml")) for doc in yaml_documents(path)
-            if doc.get("kind") != "Kustomization"]
+    return [
+        doc for path in sorted(K8S.glob("*.yaml")) for doc in yaml_documents(path) if doc.get("kind") != "Kustomization"
+    ]
 
 
 def k8s_object(kind: str, name: str | None = None) -> dict:
@@ -73,6 +75,7 @@ def cpu_cores(quantity) -> float:
 
 
 # -- Dockerfile ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Instruction:
@@ -180,6 +183,7 @@ def image_files(path: Path = DEPLOY / "Dockerfile") -> dict[str, str]:
 
 # -- systemd -------------------------------------------------------------------
 
+
 def unit_file(path: Path) -> dict[str, list[tuple[str, str]]]:
     """Sections of a unit file as lists of (key, value), repeated keys kept in order, as
     systemd reads them (comments start with # or ;, a trailing backslash continues)."""
@@ -240,9 +244,11 @@ def environment_file(path: Path) -> dict[str, str]:
 
 # -- commands --------------------------------------------------------------------
 
+
 def parse_cli(argv: list[str]) -> argparse.Namespace:
     """argv (authz first) parsed by the application's own command-line parser."""
     from authz.cli import build_parser
+
     assert PurePosixPath(argv[0]).name == "authz", f"not an authz command: {argv}"
     try:
         return build_parser().parse_args(argv[1:])
@@ -251,7 +257,7 @@ def parse_cli(argv: list[str]) -> argparse.Namespace:
 
 
 def command_name(args: argparse.Namespace) -> str:
-    """"notify deliver", "serve", ...: the subcommand path argparse chose."""
+    """ "notify deliver", "serve", ...: the subcommand path argparse chose."""
     words = [args.command]
     for key, value in vars(args).items():
         if key.endswith("_command") and isinstance(value, str):
@@ -307,6 +313,7 @@ def authz_commands(argv: list[str], substitutions: Mapping[str, str] = {}) -> li
 
 # -- settings the application reads ----------------------------------------------
 
+
 class RecordingEnv(dict):
     """An empty environment that notes every name looked up in it."""
 
@@ -330,6 +337,7 @@ class RecordingEnv(dict):
 def settings_env_names() -> set[str]:
     """Names Settings.from_env (authz/config.py) reads."""
     from authz.config import Settings
+
     env = RecordingEnv()
     Settings.from_env(env)
     return env.names
@@ -337,7 +345,8 @@ def settings_env_names() -> set[str]:
 
 def _is_environ(node: ast.AST) -> bool:
     return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
-        isinstance(node, ast.Name) and node.id == "environ")
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
 
 
 def _constant_str(node: ast.AST) -> str | None:
@@ -351,15 +360,20 @@ def environ_names(source: str) -> set[str]:
         name = None
         if isinstance(node, ast.Call) and node.args:
             func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in {"get", "pop", "setdefault"} and _is_environ(func.value):
-                name = _constant_str(node.args[0])
-            elif isinstance(func, ast.Attribute) and func.attr == "getenv":
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in {"get", "pop", "setdefault"}
+                and _is_environ(func.value)
+            ) or (isinstance(func, ast.Attribute) and func.attr == "getenv"):
                 name = _constant_str(node.args[0])
         elif isinstance(node, ast.Subscript) and _is_environ(node.value):
             name = _constant_str(node.slice)
-        elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
-            if any(_is_environ(c) for c in node.comparators):
-                name = _constant_str(node.left)
+        elif (
+            isinstance(node, ast.Compare)
+            and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops)
+            and any(_is_environ(c) for c in node.comparators)
+        ):
+            name = _constant_str(node.left)
         if name:
             names.add(name)
     return names

@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from tests.deploy.deployfiles import (
-    DEPLOY, SYSTEMD, environment_file, image_env, k8s_objects, pod_spec, unit_file, unit_values,
+    DEPLOY,
+    SYSTEMD,
+    environment_file,
+    image_env,
+    k8s_objects,
+    pod_spec,
+    unit_file,
+    unit_values,
     yaml_documents,
 )
 

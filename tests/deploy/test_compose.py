@@ -8,7 +8,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.deploy.deployfiles import (
-    DEPLOY, authz_commands, command_name, dockerfile_stages, exec_form, parse_cli,
+    DEPLOY,
+    authz_commands,
+    command_name,
+    dockerfile_stages,
+    exec_form,
+    parse_cli,
 )
 from tests.deploy.environments import compose_app_services, compose_env, compose_file
 
@@ -78,8 +83,11 @@ def test_database_url_points_at_the_postgres_service():
     for name, service in APP.items():
         url = urlsplit(compose_env(service)["DATABASE_URL"])
         assert url.scheme.startswith("postgresql") and url.hostname == "db" and (url.port or 5432) == 5432, name
-        assert (url.username, url.password, url.path.lstrip("/")) == \
-            (db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], db["POSTGRES_DB"]), name
+        assert (url.username, url.password, url.path.lstrip("/")) == (
+            db["POSTGRES_USER"],
+            db["POSTGRES_PASSWORD"],
+            db["POSTGRES_DB"],
+        ), name
 
 
 def test_deliverer_sends_to_mailpit():

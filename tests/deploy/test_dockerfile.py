@@ -10,8 +10,15 @@ import tomllib
 from pathlib import PurePosixPath
 
 from tests.deploy.deployfiles import (
-    DEPLOY, REPO, copy_sources_and_dest, dockerfile_stages, exec_form, image_env, image_files,
-    parse_cli, command_name,
+    DEPLOY,
+    REPO,
+    command_name,
+    copy_sources_and_dest,
+    dockerfile_stages,
+    exec_form,
+    image_env,
+    image_files,
+    parse_cli,
 )
 
 DOCKERFILE = DEPLOY / "Dockerfile"
@@ -71,8 +78,9 @@ def test_runs_as_a_non_root_numeric_user():
     # numeric, so the kubelet can verify runAsNonRoot without a passwd lookup
     assert uid.isdigit() and int(uid) != 0, user.args
     assert not gid or (gid.isdigit() and int(gid) != 0), user.args
-    assert FINAL.index(user) > max(FINAL.index(i) for i in instructions(FINAL, "RUN")), \
+    assert FINAL.index(user) > max(FINAL.index(i) for i in instructions(FINAL, "RUN")), (
         "USER must come after the RUNs that install as root"
+    )
 
 
 def test_the_user_exists_in_the_image():
@@ -97,8 +105,9 @@ def test_dependencies_come_from_the_hashed_lock_then_the_wheel_without_dependenc
     wheels = [i for i, c in enumerate(commands) if any(a.endswith(".whl") for a in c)]
     assert wheels and all("--no-deps" in commands[i] for i in wheels), commands
     assert lock_installs[0] < min(wheels), "the wheel goes in after its dependencies"
-    assert all(i in lock_installs + wheels for i in range(len(commands))), \
+    assert all(i in lock_installs + wheels for i in range(len(commands))), (
         f"a pip install that is neither the lock nor the wheel: {commands}"
+    )
 
 
 def test_the_build_stage_builds_the_wheel_from_every_package():
@@ -109,8 +118,9 @@ def test_the_build_stage_builds_the_wheel_from_every_package():
         sources, _, _ = copy_sources_and_dest(ins.args)
         copied |= set(sources)
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    top_level = {pattern.rstrip("*").split(".")[0]
-                 for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
+    top_level = {
+        pattern.rstrip("*").split(".")[0] for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
     assert "pyproject.toml" in copied
     missing = top_level - copied
     assert not missing, f"not copied into the build stage: {sorted(missing)}"
@@ -119,8 +129,11 @@ def test_the_build_stage_builds_the_wheel_from_every_package():
 
 
 def test_copied_files_exist_and_are_not_ignored():
-    ignore = [line.strip() for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
-              if line.strip() and not line.startswith("#")]
+    ignore = [
+        line.strip()
+        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for stage in STAGES:
         for ins in instructions(stage, "COPY"):
             sources, _, flags = copy_sources_and_dest(ins.args)
@@ -129,9 +142,9 @@ def test_copied_files_exist_and_are_not_ignored():
             for source in sources:
                 assert (REPO / source).exists(), f"COPY {source}: no such file in the repository"
                 for pattern in ignore:
-                    assert not fnmatch.fnmatch(source, pattern.lstrip("/")) and \
-                        not source.startswith(pattern.rstrip("/") + "/"), \
-                        f"COPY {source}: excluded by Dockerfile.dockerignore ({pattern})"
+                    assert not fnmatch.fnmatch(source, pattern.lstrip("/")) and not source.startswith(
+                        pattern.rstrip("/") + "/"
+                    ), f"COPY {source}: excluded by Dockerfile.dockerignore ({pattern})"
 
 
 def test_paths_in_env_point_at_copied_files():

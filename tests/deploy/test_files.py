@@ -9,7 +9,13 @@ import subprocess
 import pytest
 
 from tests.deploy.deployfiles import (
-    DEPLOY, authz_commands, command_name, dockerfile_instructions, environment_file, parse_cli, unit_file,
+    DEPLOY,
+    authz_commands,
+    command_name,
+    dockerfile_instructions,
+    environment_file,
+    parse_cli,
+    unit_file,
     yaml_documents,
 )
 

@@ -6,8 +6,19 @@ from __future__ import annotations
 import pytest
 
 from tests.deploy.deployfiles import (
-    K8S, command_name, cpu_cores, exec_form, dockerfile_stages, DEPLOY, k8s_object, k8s_objects,
-    parse_cli, pod_labels, pod_spec, selects, yaml_documents,
+    DEPLOY,
+    K8S,
+    command_name,
+    cpu_cores,
+    dockerfile_stages,
+    exec_form,
+    k8s_object,
+    k8s_objects,
+    parse_cli,
+    pod_labels,
+    pod_spec,
+    selects,
+    yaml_documents,
 )
 from tests.deploy.environments import container_env, k8s_containers
 
@@ -39,6 +50,7 @@ def resolve_port(container, port) -> int:
 
 
 # -- files ---------------------------------------------------------------------
+
 
 def test_every_manifest_is_a_kubernetes_object():
     for path in sorted(K8S.glob("*.yaml")):
@@ -72,6 +84,7 @@ def test_referenced_secrets_and_configmaps_exist():
 
 # -- commands ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("label, workload, container", CONTAINERS, ids=CONTAINER_IDS)
 def test_each_container_runs_a_valid_authz_command(label, workload, container):
     argv = (container.get("command", []) + container.get("args", [])) or IMAGE_CMD
@@ -80,6 +93,7 @@ def test_each_container_runs_a_valid_authz_command(label, workload, container):
 
 
 # -- security ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("label, workload, container", CONTAINERS, ids=CONTAINER_IDS)
 def test_non_root_with_a_read_only_root_filesystem(label, workload, container):
@@ -99,6 +113,7 @@ def test_non_root_with_a_read_only_root_filesystem(label, workload, container):
 
 
 # -- the server: ports, probes, Service, PDB, HPA ----------------------------------
+
 
 def test_container_port_is_gunicorns_port():
     env, _ = container_env(server_container())
@@ -151,15 +166,19 @@ def test_hpa_scales_the_deployment_on_cpu():
     hpa = k8s_object("HorizontalPodAutoscaler")
     assert hpa["apiVersion"] == "autoscaling/v2"
     target = hpa["spec"]["scaleTargetRef"]
-    assert (target["apiVersion"], target["kind"], target["name"]) == \
-        ("apps/v1", "Deployment", deployment()["metadata"]["name"])
+    assert (target["apiVersion"], target["kind"], target["name"]) == (
+        "apps/v1",
+        "Deployment",
+        deployment()["metadata"]["name"],
+    )
     (metric,) = hpa["spec"]["metrics"]
     assert metric["type"] == "Resource" and metric["resource"]["name"] == "cpu"
     resources = server_container()["resources"]
     goal = metric["resource"]["target"]
     if goal["type"] == "AverageValue":
-        assert 0 < cpu_cores(goal["averageValue"]) < cpu_cores(resources["limits"]["cpu"]), \
+        assert 0 < cpu_cores(goal["averageValue"]) < cpu_cores(resources["limits"]["cpu"]), (
             "a target at or above the CPU limit is never reached"
+        )
     else:
         assert goal["type"] == "Utilization" and "cpu" in resources["requests"]
     assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
@@ -192,6 +211,7 @@ def test_cpu_limit_is_one_core_per_worker():
 
 # -- notifications ----------------------------------------------------------------
 
+
 def test_cronjob_delivers_every_minute_without_overlap():
     cronjob = k8s_object("CronJob")
     assert cronjob["apiVersion"] == "batch/v1"
@@ -206,8 +226,9 @@ def test_smtp_settings_come_from_the_smtp_secret():
     _, origin = container_env(container)
     smtp = ("AUTHZ_SMTP_HOST", "AUTHZ_SMTP_PORT", "AUTHZ_MAIL_FROM")
     sources = {origin.get(name) for name in smtp}
-    assert len(sources) == 1 and sources.pop().startswith("Secret/"), \
+    assert len(sources) == 1 and sources.pop().startswith("Secret/"), (
         f"SMTP settings from {[origin.get(n) for n in smtp]}"
+    )
     assert origin["DATABASE_URL"] == "Secret/authz-db"
     secret_name = origin["AUTHZ_SMTP_HOST"].split("/", 1)[1]
     secret = k8s_object("Secret", secret_name)

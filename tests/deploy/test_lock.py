@@ -48,8 +48,9 @@ def test_every_dependency_is_pinned_with_hashes():
         name = canonicalize_name(requirement.name)
         assert name in entries, f"{requirement} is not in deploy/requirements.lock: run deploy/lock.sh"
         version, _ = entries[name]
-        assert requirement.specifier.contains(version, prereleases=True), \
+        assert requirement.specifier.contains(version, prereleases=True), (
             f"the lock pins {name}=={version}, outside {requirement}: run deploy/lock.sh"
+        )
 
 
 def test_the_lock_is_closed_under_dependencies():
@@ -70,10 +71,10 @@ def test_the_lock_is_closed_under_dependencies():
             if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
                 continue
             needed = canonicalize_name(requirement.name)
-            assert needed in entries, \
-                f"{name} {version} needs {requirement}, which is not locked: run deploy/lock.sh"
-            assert requirement.specifier.contains(entries[needed][0], prereleases=True), \
+            assert needed in entries, f"{name} {version} needs {requirement}, which is not locked: run deploy/lock.sh"
+            assert requirement.specifier.contains(entries[needed][0], prereleases=True), (
                 f"{name} {version} needs {requirement}, the lock has {entries[needed][0]}"
+            )
     assert checked >= len(project_dependencies()) // 2, "too few locked versions installed to check"
 
 
@@ -96,4 +97,3 @@ def test_make_lock_runs_the_script():
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     target = re.search(r"^lock:.*\n((?:\t.*\n)+)", makefile, re.M)
     assert target and "deploy/lock.sh" in target[1]
-

@@ -13,8 +13,16 @@ ENVIRONMENTS = all_environments()
 IDS = [where for where, _ in ENVIRONMENTS]
 
 # Named in the issue as read outside Settings: by deploy/gunicorn.conf.py and by the CLI.
-GUNICORN_AND_CLI = {"HOST", "PORT", "AUTHZ_WORKERS", "AUTHZ_ACCESS_LOG", "PROMETHEUS_MULTIPROC_DIR",
-                    "AUTHZ_STATE_DIR", "AUTHZ_GUNICORN_CONF", "AUTHZ_DEMO_DATA"}
+GUNICORN_AND_CLI = {
+    "HOST",
+    "PORT",
+    "AUTHZ_WORKERS",
+    "AUTHZ_ACCESS_LOG",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "AUTHZ_STATE_DIR",
+    "AUTHZ_GUNICORN_CONF",
+    "AUTHZ_DEMO_DATA",
+}
 
 
 def test_the_names_the_application_reads_are_found():
@@ -56,6 +64,7 @@ def test_containers_listen_on_every_address(gunicorn_conf):
 def test_gunicorn_serves_the_application(gunicorn_conf):
     """wsgi_app names a factory that exists (the app's modules may move)."""
     import importlib
+
     target = gunicorn_conf({})["wsgi_app"]
     module, _, call = target.partition(":")
     assert call.endswith("()"), target

@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.deploy.deployfiles import (
-    REPO, SYSTEMD, command_name, environment_file, exec_argv, parse_cli, unit_file, unit_value, unit_values,
+    REPO,
+    SYSTEMD,
+    command_name,
+    environment_file,
+    exec_argv,
+    parse_cli,
+    unit_file,
+    unit_value,
+    unit_values,
 )
 
 UNITS = sorted(p.name for p in SYSTEMD.glob("*.service")) + sorted(p.name for p in SYSTEMD.glob("*.timer"))
@@ -47,10 +55,13 @@ def test_units_parse(name):
     assert set(parser.sections()) == set(unit)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("authz.service", ["migrate", "serve"]),
-    ("authz-notify.service", ["notify deliver"]),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("authz.service", ["migrate", "serve"]),
+        ("authz-notify.service", ["notify deliver"]),
+    ],
+)
 def test_exec_lines_are_valid_authz_commands(name, expected):
     unit = service(name)
     commands = [exec_argv(v) for key in ("ExecStartPre", "ExecStart") for v in unit_values(unit, "Service", key)]
@@ -82,7 +93,9 @@ def test_the_database_directory_is_writable(name):
     assert directory.is_absolute(), "an absolute path (sqlite:////...): the working directory is read-only"
     unit = service(name)
     writable = [PurePosixPath(p.lstrip("-")) for v in unit_values(unit, "Service", "ReadWritePaths") for p in v.split()]
-    writable += [PurePosixPath("/var/lib") / d for v in unit_values(unit, "Service", "StateDirectory") for d in v.split()]
+    writable += [
+        PurePosixPath("/var/lib") / d for v in unit_values(unit, "Service", "StateDirectory") for d in v.split()
+    ]
     assert any(directory == w or w in directory.parents for w in writable), f"{directory} is read-only for {name}"
 
 
@@ -107,8 +120,11 @@ def test_timer_fires_every_minute():
     calendar = unit_value(unit_file(SYSTEMD / "authz-notify.timer"), "Timer", "OnCalendar")
     if shutil.which("systemd-analyze"):
         out = subprocess.run(["systemd-analyze", "calendar", calendar], capture_output=True, text=True, check=True)
-        normalized = next(line.split(":", 1)[1].strip() for line in out.stdout.splitlines()
-                          if line.strip().startswith("Normalized form"))
+        normalized = next(
+            line.split(":", 1)[1].strip()
+            for line in out.stdout.splitlines()
+            if line.strip().startswith("Normalized form")
+        )
     else:
         normalized = {"minutely": "*-*-* *:*:00"}.get(calendar, calendar)
     assert normalized == "*-*-* *:*:00"
@@ -129,8 +145,10 @@ def test_environment_file_paths_are_the_installed_checkout_files():
 def test_systemd_analyze_verify(tmp_path):
     """systemd's own reader, on a scratch root holding the units, stand-ins for the programs
     they run and the system's units (it complains of any unknown or malformed setting)."""
-    system = next((p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
-                   if (p / "sysinit.target").exists()), None)
+    system = next(
+        (p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if (p / "sysinit.target").exists()),
+        None,
+    )
     if system is None:
         pytest.skip("no systemd unit directory on this machine")
     shutil.copytree(system, tmp_path / "usr/lib/systemd/system", symlinks=True)
@@ -144,6 +162,7 @@ def test_systemd_analyze_verify(tmp_path):
                 program.parent.mkdir(parents=True, exist_ok=True)
                 program.write_text("#!/bin/sh\n")
                 program.chmod(0o755)
-    out = subprocess.run(["systemd-analyze", "verify", f"--root={tmp_path}", *UNITS],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["systemd-analyze", "verify", f"--root={tmp_path}", *UNITS], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and not (out.stdout + out.stderr).strip(), out.stdout + out.stderr

@@ -25,8 +25,9 @@ def free_port() -> int:
 def call(base: str, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, bytes]:
     """(status, body) of one HTTP request; never raises for an HTTP error status."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=15) as resp:
             return resp.status, resp.read()
@@ -63,18 +64,32 @@ class Server:
 
 @contextmanager
 def gunicorn(workdir: Path, database_url: str, workers: int = 2, **env_extra: str):
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(free_port()), "HOST": "127.0.0.1",
-           "AUTHZ_WORKERS": str(workers), **env_extra}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(free_port()),
+        "HOST": "127.0.0.1",
+        "AUTHZ_WORKERS": str(workers),
+        **env_extra,
+    }
     for inherited in ("PROMETHEUS_MULTIPROC_DIR", "AUTHZ_STATE_DIR"):  # each server makes its own
         env.pop(inherited, None)
     log = workdir / "gunicorn.log"
     with open(log, "wb") as log_file:  # a file, not a pipe: a full pipe would block gunicorn
-        process = subprocess.Popen([sys.executable, "-m", "authz.cli", "serve"], env=env, cwd=workdir,
-                                   stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "authz.cli", "serve"],
+            env=env,
+            cwd=workdir,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(f"http://127.0.0.1:{env['PORT']}", process, log)
     try:
-        wait_until(lambda: process.poll() is None and server.call("GET", "/readyz")[0] == 200
-                   or process.poll() is not None, "gunicorn to be ready", log=log)
+        wait_until(
+            lambda: (process.poll() is None and server.call("GET", "/readyz")[0] == 200) or process.poll() is not None,
+            "gunicorn to be ready",
+            log=log,
+        )
         assert process.poll() is None, log.read_text()
         yield server
     finally:

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from authz.config import PROJECT_ROOT
 from authz.accounts.importer import import_file
 from authz.authn.keys import create_key
+from authz.config import PROJECT_ROOT
 from models import directory
 from tests.integration.server import gunicorn, wait_until
 
@@ -31,8 +31,9 @@ def test_checks_over_http_through_both_workers(server, make):
     # whichever worker serves it (many requests, so both workers answer some).
     make.member("1001", "carol@acme.example", purchase_download="media")
     seq = directory.latest_change_seq()
-    answers = [json.loads(running.call("POST", "/v1/check", {**body, "min_change_seq": seq}, auth)[1])
-               for _ in range(20)]
+    answers = [
+        json.loads(running.call("POST", "/v1/check", {**body, "min_change_seq": seq}, auth)[1]) for _ in range(20)
+    ]
     assert all(a["allowed"] for a in answers)
 
     status, raw = running.call("POST", "/v1/check", {"user": "carol@acme.example"}, auth)
@@ -48,8 +49,9 @@ def test_metrics_sum_every_worker(server):
 
     def allowed_total() -> float:  # whichever worker renders it, summed over both
         text = running.call("GET", "/metrics")[1].decode()
-        line = next(l for l in text.splitlines() if l.startswith('authz_decisions_total{allowed="true"}'))
+        line = next(line for line in text.splitlines() if line.startswith('authz_decisions_total{allowed="true"}'))
         return float(line.split()[-1])
+
     # Workers write their tallies once a second (authz/metrics.py): the sum reaches 42 within it.
     wait_until(lambda: allowed_total() == 42.0, "every worker's decisions in /metrics", deadline_s=3.0)
     assert allowed_total() == 42.0  # and goes no further

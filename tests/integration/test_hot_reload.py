@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from authz.config import PROJECT_ROOT
 from authz.accounts.importer import import_file
 from authz.authn.keys import create_key
+from authz.config import PROJECT_ROOT
 from tests.integration.server import gunicorn, wait_until
 from tests.policies.fixtures import cases, materialise
 
@@ -98,17 +98,24 @@ def test_broken_policies_are_refused_under_load_and_a_good_one_is_taken(live):
         for case in cases():
             broken = materialise(case, tmp_path / "broken" / case)
             lay_over(broken, live_dir)
-            wait_until(lambda: all_workers(server, auth, lambda w: w["last_attempt_ok"] is False
-                                           and w["version"] == shipped),
-                       f"every worker to refuse {case}: {workers(server, auth)}", log=server.log)
+            wait_until(
+                lambda: all_workers(server, auth, lambda w: w["last_attempt_ok"] is False and w["version"] == shipped),
+                f"every worker to refuse {case}: {workers(server, auth)}",
+                log=server.log,
+            )
             lay_over(good_dir, live_dir)
-            wait_until(lambda: all_workers(server, auth, lambda w: w["last_attempt_ok"] is True
-                                           and w["version"] == shipped), f"every worker to take back {case}")
+            wait_until(
+                lambda: all_workers(server, auth, lambda w: w["last_attempt_ok"] is True and w["version"] == shipped),
+                f"every worker to take back {case}",
+            )
         policy = live_dir / "policy.csv"
         policy.write_text(policy.read_text().replace("# Role hierarchy", "# Role hierarchy (reviewed)"))
         changed_at = time.monotonic()
-        wait_until(lambda: all_workers(server, auth, lambda w: w["version"] != shipped),
-                   "every worker to serve the good change", deadline_s=2.0)
+        wait_until(
+            lambda: all_workers(server, auth, lambda w: w["version"] != shipped),
+            "every worker to serve the good change",
+            deadline_s=2.0,
+        )
         taken_in = time.monotonic() - changed_at
     assert traffic.bad == []
     assert traffic.count > len(cases())
@@ -117,18 +124,22 @@ def test_broken_policies_are_refused_under_load_and_a_good_one_is_taken(live):
 
 
 def test_a_hangup_with_a_broken_policy_restarts_workers_on_the_last_good_one(live):
-    server, auth, live_dir, good_dir, tmp_path = live
+    server, auth, live_dir, good_dir, tmp_path = live  # noqa: RUF059 (good_dir: read by lay_over above)
     before = workers(server, auth)
     shipped = before[0]["version"]
     with Traffic(server, auth) as traffic:
         lay_over(materialise("truncated_policy", tmp_path / "broken"), live_dir)
-        wait_until(lambda: all_workers(server, auth, lambda w: w["last_attempt_ok"] is False),
-                   "every worker to refuse the broken policy")
+        wait_until(
+            lambda: all_workers(server, auth, lambda w: w["last_attempt_ok"] is False),
+            "every worker to refuse the broken policy",
+        )
         server.hang_up()
         old_pids = {w["pid"] for w in before}
         restarted = wait_until(
             lambda: all_workers(server, auth, lambda w: w["pid"] not in old_pids) and workers(server, auth),
-            "new workers", log=server.log)
+            "new workers",
+            log=server.log,
+        )
     assert {w["version"] for w in restarted} == {shipped}
     assert {w["source"] for w in restarted} == {"last good snapshot"}
     assert traffic.bad == []

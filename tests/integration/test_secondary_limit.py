@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from authz.audit import trail
 from authz.accounts.importer import import_data
+from authz.audit import trail
 from authz.authn.keys import create_key
 from models.schema import Membership, Person, Site
 from tests.integration.server import gunicorn
@@ -27,21 +27,30 @@ PRIMARY = "prime@limit.example"
 def server(tmp_path, database, database_url, policy_table):
     """gunicorn with four sync workers on the test's database (SQLite, then PostgreSQL),
     serving site 7007: its primary and one secondary (room for three more)."""
-    import_data({
-        "sites": [{"number": SITE, "name": "Limit Testing"}],
-        "people": [{"login_id": PRIMARY, "email": PRIMARY},
-                   {"login_id": "second@limit.example", "email": "second@limit.example"}],
-        "memberships": [{"site": SITE, "user": PRIMARY, "role": "primary"},
-                        {"site": SITE, "user": "second@limit.example", "role": "secondary"}],
-    }, policy_table)
+    import_data(
+        {
+            "sites": [{"number": SITE, "name": "Limit Testing"}],
+            "people": [
+                {"login_id": PRIMARY, "email": PRIMARY},
+                {"login_id": "second@limit.example", "email": "second@limit.example"},
+            ],
+            "memberships": [
+                {"site": SITE, "user": PRIMARY, "role": "primary"},
+                {"site": SITE, "user": "second@limit.example", "role": "secondary"},
+            ],
+        },
+        policy_table,
+    )
     headers = {"Authorization": f"Bearer {create_key('limit', 'admin')[0]}", "X-Acting-User": PRIMARY}
     with gunicorn(tmp_path, database_url, workers=4, AUTHZ_CHANGE_POLL_MS="60000") as running:
+
         def call(method, path, body):
             status, raw = running.call(method, path, body, headers)
             try:
                 return status, json.loads(raw)
             except ValueError:
                 return status, {"error": raw.decode(errors="replace")}
+
         yield call, running.log
 
 
@@ -56,6 +65,7 @@ def race(requests: list) -> list:
             results[i] = request()
         except Exception as exc:  # kept and reported: an exception in a thread is lost otherwise
             results[i] = exc
+
     threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
     for t in threads:
         t.start()
@@ -66,8 +76,13 @@ def race(requests: list) -> list:
 
 
 def secondaries() -> set[str]:
-    query = (Membership.select(Membership, Person).join(Person).switch(Membership).join(Site)
-             .where((Site.number == SITE) & (Membership.role == "secondary")))
+    query = (
+        Membership.select(Membership, Person)
+        .join(Person)
+        .switch(Membership)
+        .join(Site)
+        .where((Site.number == SITE) & (Membership.role == "secondary"))
+    )
     return {m.person.login_id for m in query}
 
 
@@ -94,9 +109,17 @@ def test_twenty_concurrent_adds_of_secondaries(server, policy_table):
     import_data({"people": [{"login_id": login, "email": login} for login in logins]}, policy_table)
 
     def add(login):
-        return lambda: call("POST", f"/v1/sites/{SITE}/members", {
-            "login_id": login, "email": login, "role": "secondary",
-            "business_justification": "helps administer the site"})
+        return lambda: call(
+            "POST",
+            f"/v1/sites/{SITE}/members",
+            {
+                "login_id": login,
+                "email": login,
+                "role": "secondary",
+                "business_justification": "helps administer the site",
+            },
+        )
+
     results = race([add(login) for login in logins])
 
     winners = assert_exactly_room_for_three(results, 201, log)
@@ -109,11 +132,17 @@ def test_twenty_concurrent_adds_of_secondaries(server, policy_table):
 def test_twenty_concurrent_promotions_to_secondary(server, policy_table):
     call, log = server
     logins = [f"user{i:02d}@limit.example" for i in range(CONTENDERS)]
-    import_data({"people": [{"login_id": login, "email": login} for login in logins],
-                 "memberships": [{"site": SITE, "user": login, "role": "user"} for login in logins]}, policy_table)
+    import_data(
+        {
+            "people": [{"login_id": login, "email": login} for login in logins],
+            "memberships": [{"site": SITE, "user": login, "role": "user"} for login in logins],
+        },
+        policy_table,
+    )
 
     def promote(login):
         return lambda: call("PATCH", f"/v1/sites/{SITE}/members/{login}", {"role": "secondary"})
+
     results = race([promote(login) for login in logins])
 
     winners = assert_exactly_room_for_three(results, 200, log)

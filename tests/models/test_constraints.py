@@ -3,8 +3,8 @@
 import peewee
 import pytest
 
-from models.identifiers import login_key
 from models.db import db
+from models.identifiers import login_key
 from models.migrate import applied, available, migrate
 from models.schema import Membership, Person, Site
 

@@ -25,8 +25,10 @@ def test_a_member_without_stored_levels_holds_none(make):
 def test_login_ids_are_matched_by_key_and_other_sites_are_not_mixed_in(make):
     first, second = make.site(), make.site()
     login = make.member(first, login_id="Mixed.Case@Example.test", reporting="view")
-    import_data({"memberships": [{"site": second, "user": login, "role": "user", "levels": {"purchase_download": "media"}}]},
-                make.table)
+    import_data(
+        {"memberships": [{"site": second, "user": login, "role": "user", "levels": {"purchase_download": "media"}}]},
+        make.table,
+    )
     assert dict(directory.fetch_member(login_key(login.upper()), first).levels) == {"reporting": "view"}
     assert dict(directory.fetch_member(login_key(login), second).levels) == {"purchase_download": "media"}
     assert directory.fetch_member(login_key(login), "no-such-site") is None
@@ -49,11 +51,14 @@ def test_the_lookup_reads_one_table_by_its_primary_key(make):
 def test_a_stale_lookup_row_is_caught_by_the_fixture_check(make, database):
     """The check every database test ends with (tests/conftest.py) does fail."""
     from tests.conftest import assert_member_lookup_is_current
+
     site = make.site()
     login = make.member(site, reporting="view")
-    db.execute_sql(f"UPDATE member_lookup SET levels = 'reporting:none' WHERE login_key = {db.obj.param}",
-                   (login_key(login),))
+    db.execute_sql(
+        f"UPDATE member_lookup SET levels = 'reporting:none' WHERE login_key = {db.obj.param}", (login_key(login),)
+    )
     with pytest.raises(AssertionError):
         assert_member_lookup_is_current(database)
-    db.execute_sql(f"UPDATE member_lookup SET levels = 'reporting:view' WHERE login_key = {db.obj.param}",
-                   (login_key(login),))
+    db.execute_sql(
+        f"UPDATE member_lookup SET levels = 'reporting:view' WHERE login_key = {db.obj.param}", (login_key(login),)
+    )

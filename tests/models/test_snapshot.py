@@ -6,13 +6,13 @@ import sqlite3
 
 import pytest
 
-from models.errors import StoreUnavailable
-from tests.workers import Worker
 from models import directory
 from models.db import db
+from models.errors import StoreUnavailable
 from models.identifiers import login_key
 from models.snapshot import ReadSnapshot
 from tests.integration.server import wait_until
+from tests.workers import Worker
 
 
 @pytest.fixture
@@ -75,11 +75,11 @@ def test_the_idle_thread_ends_it_and_checkpoints_can_then_finish(make):
     directory.fetch_member(login_key(login), site, rows=snapshot.rows)
     for _ in range(3):
         make.member(site)  # frames the snapshot cannot see
-    busy, log_frames, done = db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    _busy, log_frames, done = db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     if snapshot.holding:  # (the thread may already have let go on a slow machine)
         assert done < log_frames
     wait_until(lambda: not snapshot.holding, "the idle snapshot to end", deadline_s=5)
-    busy, log_frames, done = db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    _busy, log_frames, done = db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert done == log_frames
 
 
@@ -102,6 +102,7 @@ def test_after_a_driver_error_the_next_read_starts_afresh(make):
 
 def test_postgres_reads_go_to_the_shared_connection(postgres_database, policy_table):
     from tests.factories import Factory
+
     make = Factory(policy_table)
     site = make.site()
     login = make.member(site)

@@ -22,10 +22,23 @@ def test_the_shipped_policy_is_valid(capsys):
 
 def test_every_case_asked_for_has_a_fixture():
     assert {
-        "wrong_number_of_fields", "unknown_rule_type", "unknown_application", "unknown_level",
-        "unknown_action", "unknown_role", "levels_branch", "levels_missing_link", "level_cycle",
-        "role_cycle", "user_account_management", "duplicate_rule", "shadowed_rule",
-        "wildcards_patterns_functions", "empty_policy", "truncated_policy", "missing_end_marker",
+        "wrong_number_of_fields",
+        "unknown_rule_type",
+        "unknown_application",
+        "unknown_level",
+        "unknown_action",
+        "unknown_role",
+        "levels_branch",
+        "levels_missing_link",
+        "level_cycle",
+        "role_cycle",
+        "user_account_management",
+        "duplicate_rule",
+        "shadowed_rule",
+        "wildcards_patterns_functions",
+        "empty_policy",
+        "truncated_policy",
+        "missing_end_marker",
         "catalogue_unknown_holder",
     } <= set(CASES)
 

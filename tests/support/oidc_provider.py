@@ -153,7 +153,11 @@ def _node_ready() -> str:
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         done = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=PROVIDER_DIR, capture_output=True, text=True, timeout=600, check=False,
+            cwd=PROVIDER_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         if done.returncode != 0:
             raise OidcProviderError(f"npm ci failed in {PROVIDER_DIR}:\n{done.stdout}\n{done.stderr}")
@@ -212,9 +216,19 @@ class OidcProvider:
         log_path = tmp_dir / "oidc-provider.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [node, str(PROVIDER_DIR / "provider.mjs"), "--port", str(port),
-                 "--config", str(config_path), "--exit-with-stdin"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, bufsize=0,
+                [
+                    node,
+                    str(PROVIDER_DIR / "provider.mjs"),
+                    "--port",
+                    str(port),
+                    "--config",
+                    str(config_path),
+                    "--exit-with-stdin",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                bufsize=0,
             )
         try:
             ready = json.loads(_read_line(proc, time.monotonic() + timeout))
@@ -321,9 +335,7 @@ class OidcProvider:
         }
         if audience:
             token_form["resource"] = audience
-        resp = session.request(
-            self.discovery["token_endpoint"], token_form, headers=_basic_auth(client)
-        )
+        resp = session.request(self.discovery["token_endpoint"], token_form, headers=_basic_auth(client))
         if resp.status != 200:
             raise OidcProviderError(f"token endpoint said {resp.status}: {resp.body}")
         return json.loads(resp.body)
@@ -375,13 +387,12 @@ class OidcProvider:
     def add_client(self, client: dict) -> None:
         """Registers (or replaces, by client_id) a client, e.g. once the console's port is known."""
         self._control("/__test/clients", client)
-        self.config["clients"] = [
-            c for c in self.config["clients"] if c["client_id"] != client["client_id"]
-        ] + [client]
+        self.config["clients"] = [c for c in self.config["clients"] if c["client_id"] != client["client_id"]] + [client]
 
     def _control(self, path: str, body: dict) -> dict:
         req = urllib.request.Request(
-            f"{self.issuer}{path}", data=json.dumps(body).encode(),
+            f"{self.issuer}{path}",
+            data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
         return self._open_json(req)

@@ -10,18 +10,18 @@ import peewee
 import pytest
 
 from authz.accounts.authority import NotPermitted
-from authz.contract.actors import Actor
-from tests.drive import access_requests as ar
-from authz.audit.trail import as_dict, verify
-from authz.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from authz.accounts.importer import import_data
+from authz.audit.trail import as_dict, verify
+from authz.contract.actors import Actor
+from authz.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from models.access_requests import DENY_REASONS, AccessRequest
 from models.audit import AuditRecord
 from models.db import db
 from models.directory import fetch_member, latest_change_seq
-from models.outbox import OutboxMessage
 from models.identifiers import login_key
+from models.outbox import OutboxMessage
 from models.schema import Membership, Person, Site
+from tests.drive import access_requests as ar
 
 ALICE, BOB, CAROL, DANA = "alice@acme.example", "bob@acme.example", "carol@acme.example", "Dana.Diaz"
 ERIN, FRANK = "erin@globex.example", "frank@globex.example"
@@ -68,7 +68,12 @@ def test_a_known_person_asks_and_the_request_is_audited(demo, policy_table):
     row = AccessRequest.get_by_id(made["id"])
     assert row.site.number == "1001" and row.person.login_id == FRANK and row.decided_at is None
     [record] = records("request_access")
-    assert (record["actor"], record["site_number"], record["target"], record["outcome"]) == (FRANK, "1001", FRANK, "done")
+    assert (record["actor"], record["site_number"], record["target"], record["outcome"]) == (
+        FRANK,
+        "1001",
+        FRANK,
+        "done",
+    )
     assert record["after"] == {"request": made["id"], "status": "pending", "business_justification": WHY}
     assert not is_member(FRANK, "1001")  # asking grants nothing
     assert verify().ok
@@ -123,12 +128,15 @@ def test_a_person_asks_only_for_themselves(demo, policy_table):
     assert made["requester"]["login_id"] == ERIN and records("request_access")[-1]["actor"] == "cli"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"business_justification": 42}, "business_justification"),
-    ({"business_justification": "x" * 2001}, "business_justification"),
-    ({"justification": "typo"}, "justification"),
-    (["not", "an", "object"], None),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"business_justification": 42}, "business_justification"),
+        ({"business_justification": "x" * 2001}, "business_justification"),
+        ({"justification": "typo"}, "justification"),
+        (["not", "an", "object"], None),
+    ],
+)
 def test_a_malformed_request_names_the_field(demo, policy_table, body, field):
     with pytest.raises(InvalidInput) as bad:
         ar.request_access(policy_table, Actor.person(FRANK), "1001", body)
@@ -144,8 +152,13 @@ def test_the_list_shows_the_requesters_details_for_review(demo, policy_table):
     assert page["next_after"] is None
     [item] = page["requests"]
     assert item["id"] == rid and item["status"] == "pending" and item["business_justification"] == WHY
-    assert item["requester"] == {"login_id": FRANK, "first_name": "Frank", "last_name": "Fox",
-                                 "email": FRANK, "phone": "+1 555 0202"}
+    assert item["requester"] == {
+        "login_id": FRANK,
+        "first_name": "Frank",
+        "last_name": "Fox",
+        "email": FRANK,
+        "phone": "+1 555 0202",
+    }
 
 
 def test_the_list_filters_by_status_and_pages(demo, policy_table):
@@ -171,7 +184,9 @@ def test_the_list_filters_by_status_and_pages(demo, policy_table):
 def test_the_list_shows_no_other_sites_requests(demo, policy_table):
     ask(policy_table, FRANK, "1001")
     ask(policy_table, CAROL, "2002")
-    assert [r["requester"]["login_id"] for r in ar.list_requests(policy_table, Actor.person(ERIN), "2002")["requests"]] == [CAROL]
+    assert [
+        r["requester"]["login_id"] for r in ar.list_requests(policy_table, Actor.person(ERIN), "2002")["requests"]
+    ] == [CAROL]
 
 
 def test_a_plain_user_may_not_list_requests(demo, policy_table):
@@ -200,8 +215,20 @@ def test_a_non_member_is_told_exactly_what_a_missing_site_says(demo, policy_tabl
 def test_grant_makes_the_member_notifies_and_audits(make, policy_table):
     site = make.site()
     primary = f"primary-{site}@example.test"
-    import_data({"people": [{"login_id": DANA, "email": "dana@consult.example", "first_name": "Dana",
-                             "last_name": "Diaz", "notification_email": DANA_ALERTS}]}, policy_table)
+    import_data(
+        {
+            "people": [
+                {
+                    "login_id": DANA,
+                    "email": "dana@consult.example",
+                    "first_name": "Dana",
+                    "last_name": "Diaz",
+                    "notification_email": DANA_ALERTS,
+                }
+            ]
+        },
+        policy_table,
+    )
     rid = ask(policy_table, DANA, site)
     levels = {"purchase_download": "media", "reporting": "view"}
     result = ar.grant(policy_table, Actor.person(primary), site, rid, {"role": "user", "levels": levels})
@@ -260,8 +287,7 @@ def test_a_user_never_holds_account_management_levels(demo, policy_table):
         ar.grant(policy_table, Actor.person(ALICE), "1001", rid, {"role": "user", "levels": {"manage_access": "view"}})
     assert refused.value.field == "levels.manage_access"
     assert status_of(rid) == "pending" and not is_member(FRANK, "1001")
-    ar.grant(policy_table, Actor.person(ALICE), "1001", rid,
-             {"role": "secondary", "levels": {"manage_access": "view"}})
+    ar.grant(policy_table, Actor.person(ALICE), "1001", rid, {"role": "secondary", "levels": {"manage_access": "view"}})
     assert fetch_member(login_key(FRANK), "1001").role == "secondary"
 
 
@@ -310,10 +336,16 @@ def test_deny_with_each_reason_notifies_with_the_reasons_words(demo, policy_tabl
     assert not is_member(FRANK, "1001")
 
 
-@pytest.mark.parametrize("body", [
-    {"reason": "made_up"}, {"reason": "The requestor is unknown"}, {},
-    {"reason": ["requestor_unknown", "access_not_necessary"]}, {"reason": None},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"reason": "made_up"},
+        {"reason": "The requestor is unknown"},
+        {},
+        {"reason": ["requestor_unknown", "access_not_necessary"]},
+        {"reason": None},
+    ],
+)
 def test_deny_needs_exactly_one_known_reason(demo, policy_table, body):
     rid = ask(policy_table, FRANK, "1001")
     with pytest.raises(RuleViolation) as refused:
@@ -330,8 +362,10 @@ def test_deny_needs_exactly_one_known_reason(demo, policy_table, body):
 @pytest.mark.parametrize("first, second", [("grant", "deny"), ("deny", "grant"), ("grant", "grant"), ("deny", "deny")])
 def test_a_request_is_decided_once(demo, policy_table, first, second):
     rid = ask(policy_table, FRANK, "1001")
-    decide = {"grant": lambda: ar.grant(policy_table, Actor.person(ALICE), "1001", rid, {"role": "user"}),
-              "deny": lambda: ar.deny(policy_table, Actor.person(ALICE), "1001", rid, {"reason": "requestor_unknown"})}
+    decide = {
+        "grant": lambda: ar.grant(policy_table, Actor.person(ALICE), "1001", rid, {"role": "user"}),
+        "deny": lambda: ar.deny(policy_table, Actor.person(ALICE), "1001", rid, {"reason": "requestor_unknown"}),
+    }
     decide[first]()
     with pytest.raises(Conflict, match="already"):
         decide[second]()
@@ -357,10 +391,17 @@ def test_concurrent_grant_and_deny_exactly_one_wins(demo, policy_table):
                 db.close()  # this thread's connection
 
         threads = [
-            threading.Thread(target=decide, args=("grant", lambda: ar.grant(
-                policy_table, Actor.person(ALICE), "1001", rid, {"role": "user"}))),
-            threading.Thread(target=decide, args=("deny", lambda: ar.deny(
-                policy_table, Actor.person(BOB), "1001", rid, {"reason": "requestor_unknown"}))),
+            threading.Thread(
+                target=decide,
+                args=("grant", lambda: ar.grant(policy_table, Actor.person(ALICE), "1001", rid, {"role": "user"})),
+            ),
+            threading.Thread(
+                target=decide,
+                args=(
+                    "deny",
+                    lambda: ar.deny(policy_table, Actor.person(BOB), "1001", rid, {"reason": "requestor_unknown"}),
+                ),
+            ),
         ]
         for t in threads:
             t.start()
@@ -386,7 +427,9 @@ def test_manage_access_view_may_not_decide(demo, policy_table):
         ar.deny(policy_table, dana, "2002", rid, {"reason": "requestor_unknown"})
     assert status_of(rid) == "pending" and messages() == []
     refused = records("decide_access_requests", "refused")
-    assert [(r["actor"], r["site_number"], r["target"]) for r in refused] == [(DANA, "2002", f"access_request:{rid}")] * 2
+    assert [(r["actor"], r["site_number"], r["target"]) for r in refused] == [
+        (DANA, "2002", f"access_request:{rid}")
+    ] * 2
 
 
 def test_a_plain_user_may_not_decide(demo, policy_table):
@@ -449,13 +492,39 @@ def test_cli_create_list_grant(cli, demo):
     assert code == 0
     [header, line] = out.splitlines()
     assert header.startswith("ID") and "EMAIL" in header and "PHONE" in header
-    assert line.split()[0] == str(rid) and FRANK in line and "Frank Fox" in line and "+1 555 0202" in line and WHY in line
+    assert (
+        line.split()[0] == str(rid) and FRANK in line and "Frank Fox" in line and "+1 555 0202" in line and WHY in line
+    )
 
-    code, _, err = cli("requests", "grant", "--site", "1001", str(rid), "--role", "user",
-                       "--level", "purchase_download=full", "--as", BOB)
+    code, _, err = cli(
+        "requests",
+        "grant",
+        "--site",
+        "1001",
+        str(rid),
+        "--role",
+        "user",
+        "--level",
+        "purchase_download=full",
+        "--as",
+        BOB,
+    )
     assert code == 2 and "cannot grant full" in err and status_of(rid) == "pending"
-    code, out, _ = cli("requests", "grant", "--site", "1001", str(rid), "--role", "user",
-                       "--level", "purchase_download=media", "--level", "reporting=view", "--as", BOB)
+    code, out, _ = cli(
+        "requests",
+        "grant",
+        "--site",
+        "1001",
+        str(rid),
+        "--role",
+        "user",
+        "--level",
+        "purchase_download=media",
+        "--level",
+        "reporting=view",
+        "--as",
+        BOB,
+    )
     assert code == 0 and f"{FRANK} is now a user of site 1001" in out and "purchase_download=media" in out
     assert dict(fetch_member(login_key(FRANK), "1001").levels) == {"purchase_download": "media", "reporting": "view"}
     assert records("grant_access_request")[0]["actor"] == BOB

@@ -5,32 +5,46 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from authz.audit import trail
 from authz.accounts.authority import NotPermitted
 from authz.accounts.contacts import CONTACT_TYPES, FIELDS, REMINDER_INTERVAL
+from authz.audit import trail
 from authz.contract.actors import Actor
+from authz.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from models.contacts import ContactReview, SiteContact
+from models.identifiers import login_key
+from models.outbox import OutboxMessage
+from models.schema import Person
 from tests.drive import contacts
 
 create_contact, delete_contact, list_contacts, mark_reviewed, overdue_sites, replace_contact, send_review_reminders = (
-    contacts.create_contact, contacts.delete_contact, contacts.list_contacts, contacts.mark_reviewed,
-    contacts.overdue_sites, contacts.replace_contact, contacts.send_review_reminders)
-from authz.errors import Forbidden, InvalidInput, NotFound, RuleViolation
-from models.identifiers import login_key
-from models.contacts import ContactReview, SiteContact
-from models.outbox import OutboxMessage
-from models.schema import Person
+    contacts.create_contact,
+    contacts.delete_contact,
+    contacts.list_contacts,
+    contacts.mark_reviewed,
+    contacts.overdue_sites,
+    contacts.replace_contact,
+    contacts.send_review_reminders,
+)
 
-ALICE, BOB, CAROL, DANA, ERIN = (Actor.person(login) for login in (
-    "alice@acme.example", "bob@acme.example", "carol@acme.example", "Dana.Diaz", "erin@globex.example"))
+ALICE, BOB, CAROL, DANA, ERIN = (
+    Actor.person(login)
+    for login in ("alice@acme.example", "bob@acme.example", "carol@acme.example", "Dana.Diaz", "erin@globex.example")
+)
 OPERATOR = Actor.operator("ops-test")
 T0 = datetime(2030, 3, 1, 9, 0, 0)
 
 
 def body(**changes):
     record = {
-        "first_name": "Grace", "last_name": "Hopper", "telephone": "+1 555 0199", "email": "grace@acme.example",
-        "street_address": "1 Harbor Way\nSuite 200", "city": "Arlington", "state_province": "VA",
-        "postal_code": "22201", "contact_types": ["technical", "primary"],
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "telephone": "+1 555 0199",
+        "email": "grace@acme.example",
+        "street_address": "1 Harbor Way\nSuite 200",
+        "city": "Arlington",
+        "state_province": "VA",
+        "postal_code": "22201",
+        "contact_types": ["technical", "primary"],
     }
     record.update(changes)
     return {k: v for k, v in record.items() if v is not ...}
@@ -42,26 +56,43 @@ def latest(site, n=1):
 
 # -- saving, whole ------------------------------------------------------------
 
+
 def test_create_stores_the_record_normalised_and_audits_it(demo, policy_table):
-    created = create_contact(policy_table, ALICE, "1001", body(first_name="  Grace ",
-                                                                contact_types=["billing", "primary", "billing"]))
+    created = create_contact(
+        policy_table, ALICE, "1001", body(first_name="  Grace ", contact_types=["billing", "primary", "billing"])
+    )
     assert created["first_name"] == "Grace"
     assert created["contact_types"] == ["primary", "billing"]  # once each, catalogue order
     assert created["updated_by"] == "alice@acme.example"
     row = SiteContact.get_by_id(created["id"])
-    assert (row.site.number, row.contact_types, row.street_address) == ("1001", "primary,billing",
-                                                                         "1 Harbor Way\nSuite 200")
+    assert (row.site.number, row.contact_types, row.street_address) == (
+        "1001",
+        "primary,billing",
+        "1 Harbor Way\nSuite 200",
+    )
     record = latest("1001")[0]
     assert (record["action"], record["actor"], record["target"], record["outcome"]) == (
-        "create_contact", "alice@acme.example", f"contact:{created['id']}", "done")
+        "create_contact",
+        "alice@acme.example",
+        f"contact:{created['id']}",
+        "done",
+    )
     assert record["before"] is None and record["after"]["email"] == "grace@acme.example"
 
 
 def test_replace_changes_every_field_and_audits_before_and_after(demo, policy_table):
     contact_id = create_contact(policy_table, ALICE, "1001", body())["id"]
-    new = {"first_name": "Ada", "last_name": "Lovelace", "telephone": "(020) 7946 0018", "email": "ada@acme.example",
-           "street_address": "12 St James's Square", "city": "London", "state_province": "Greater London",
-           "postal_code": "SW1Y 4LB", "contact_types": ["renewal", "media_shipping"]}
+    new = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "telephone": "(020) 7946 0018",
+        "email": "ada@acme.example",
+        "street_address": "12 St James's Square",
+        "city": "London",
+        "state_province": "Greater London",
+        "postal_code": "SW1Y 4LB",
+        "contact_types": ["renewal", "media_shipping"],
+    }
     saved = replace_contact(policy_table, ALICE, "1001", contact_id, new)
     row = SiteContact.get_by_id(contact_id)
     for field in FIELDS:
@@ -81,8 +112,9 @@ def test_a_save_without_a_mandatory_field_changes_nothing(demo, policy_table, fi
     before, head = SiteContact.get_by_id(contact_id).__data__, latest("1001")[0]["seq"]
     with pytest.raises(RuleViolation) as refused:
         # The other fields change too: none of it may land.
-        replace_contact(policy_table, ALICE, "1001", contact_id,
-                        body(**{"first_name": "Changed", "city": "Changed", field: value}))
+        replace_contact(
+            policy_table, ALICE, "1001", contact_id, body(**{"first_name": "Changed", "city": "Changed", field: value})
+        )
     assert refused.value.field == field and field in refused.value.message
     assert SiteContact.get_by_id(contact_id).__data__ == before
     with pytest.raises(RuleViolation):
@@ -112,16 +144,18 @@ def test_every_contact_type_is_accepted(demo, policy_table):
     assert list_contacts(policy_table, ALICE, "1001")["uncovered_types"] == []
 
 
-@pytest.mark.parametrize("email", ["grace", "grace@", "@acme.example", "grace@acme", "gr ace@acme.example",
-                                   "a@b@acme.example"])
+@pytest.mark.parametrize(
+    "email", ["grace", "grace@", "@acme.example", "grace@acme", "gr ace@acme.example", "a@b@acme.example"]
+)
 def test_email_must_look_like_an_address(demo, policy_table, email):
     with pytest.raises(RuleViolation) as refused:
         create_contact(policy_table, ALICE, "1001", body(email=email))
     assert refused.value.field == "email"
 
 
-@pytest.mark.parametrize("field, value", [("telephone", "call me"), ("city", "Arling\nton"), ("first_name", 7),
-                                          ("postal_code", "1" * 21)])
+@pytest.mark.parametrize(
+    "field, value", [("telephone", "call me"), ("city", "Arling\nton"), ("first_name", 7), ("postal_code", "1" * 21)]
+)
 def test_malformed_values_are_refused_by_name(demo, policy_table, field, value):
     with pytest.raises(RuleViolation) as refused:
         create_contact(policy_table, ALICE, "1001", body(**{field: value}))
@@ -157,20 +191,26 @@ def test_a_contact_email_is_not_anybodys_notification_email(demo, policy_table):
 
 # -- who may -------------------------------------------------------------------
 
+
 def test_a_secondary_with_view_lists_but_may_not_change(demo, policy_table):
     contact_id = create_contact(policy_table, ALICE, "1001", body())["id"]
     assert [c["id"] for c in list_contacts(policy_table, BOB, "1001")["contacts"]] == [contact_id]
-    for attempt in (lambda: create_contact(policy_table, BOB, "1001", body()),
-                    lambda: replace_contact(policy_table, BOB, "1001", contact_id, body(city="Nope")),
-                    lambda: delete_contact(policy_table, BOB, "1001", contact_id),
-                    lambda: mark_reviewed(policy_table, BOB, "1001")):
+    for attempt in (
+        lambda: create_contact(policy_table, BOB, "1001", body()),
+        lambda: replace_contact(policy_table, BOB, "1001", contact_id, body(city="Nope")),
+        lambda: delete_contact(policy_table, BOB, "1001", contact_id),
+        lambda: mark_reviewed(policy_table, BOB, "1001"),
+    ):
         with pytest.raises(NotPermitted):
             attempt()
     assert SiteContact.get_by_id(contact_id).city == "Arlington"
     assert ContactReview.get_or_none() is None
     record = latest("1001")[0]
-    assert (record["actor"], record["action"], record["outcome"]) == ("bob@acme.example", "mark_contacts_reviewed",
-                                                                      "refused")
+    assert (record["actor"], record["action"], record["outcome"]) == (
+        "bob@acme.example",
+        "mark_contacts_reviewed",
+        "refused",
+    )
 
 
 def test_a_secondary_with_update_may_edit_and_review(demo, policy_table):
@@ -206,12 +246,21 @@ def test_another_sites_contacts_are_not_found(demo, policy_table):
 
 # -- review ----------------------------------------------------------------------
 
+
 def test_mark_reviewed_records_when_and_who_and_is_audited(demo, policy_table):
     assert list_contacts(policy_table, ALICE, "1001", now=T0)["review"] == {
-        "last_reviewed_at": None, "last_reviewed_by": None, "last_reminded_at": None, "overdue": True}
+        "last_reviewed_at": None,
+        "last_reviewed_by": None,
+        "last_reminded_at": None,
+        "overdue": True,
+    }
     result = mark_reviewed(policy_table, ALICE, "1001", now=T0)
-    assert result == {"site": "1001", "reviewed_at": "2030-03-01T09:00:00Z", "reviewed_by": "alice@acme.example",
-                      "contacts": 0}
+    assert result == {
+        "site": "1001",
+        "reviewed_at": "2030-03-01T09:00:00Z",
+        "reviewed_by": "alice@acme.example",
+        "contacts": 0,
+    }
     review = list_contacts(policy_table, BOB, "1001", now=T0 + timedelta(days=1))["review"]
     assert review["last_reviewed_at"] == "2030-03-01T09:00:00Z" and review["last_reviewed_by"] == "alice@acme.example"
     assert review["overdue"] is False
@@ -253,12 +302,18 @@ def test_reminders_go_to_the_primarys_notification_address_once_per_period(demo,
     first = send_review_reminders(OPERATOR, now=T0)
     assert [(r["site"], r["recipient"]) for r in first["reminded"]] == [("2002", "erin.alerts@globex.example")]
     message = OutboxMessage.get()
-    assert (message.kind, message.site_number, message.recipient) == ("review_reminder", "2002",
-                                                                      "erin.alerts@globex.example")
+    assert (message.kind, message.site_number, message.recipient) == (
+        "review_reminder",
+        "2002",
+        "erin.alerts@globex.example",
+    )
     assert "Erin Evans" in message.body and "have not been reviewed yet" in message.body
     record = latest("2002")[0]
-    assert (record["action"], record["actor"], record["target"]) == ("review_reminder", "ops-test",
-                                                                     "erin@globex.example")
+    assert (record["action"], record["actor"], record["target"]) == (
+        "review_reminder",
+        "ops-test",
+        "erin@globex.example",
+    )
     assert record["after"]["recipient"] == "erin.alerts@globex.example"
 
     again = send_review_reminders(OPERATOR, now=T0 + REMINDER_INTERVAL - timedelta(minutes=1))
@@ -287,6 +342,7 @@ def test_only_an_operator_sends_reminders(demo):
 
 
 # -- the CLI -------------------------------------------------------------------
+
 
 def test_cli_lists_a_sites_contacts(cli, demo, policy_table):
     create_contact(policy_table, ALICE, "1001", body())

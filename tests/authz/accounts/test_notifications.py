@@ -15,8 +15,19 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from authz.accounts.notifications import (
-    BACKOFF_CAP, CLAIM_LEASE, MAX_ATTEMPTS, backoff, deliver, enqueue, message_id, recipient_for,
-    render, request_denied, request_granted, review_reminder, welcome,
+    BACKOFF_CAP,
+    CLAIM_LEASE,
+    MAX_ATTEMPTS,
+    backoff,
+    deliver,
+    enqueue,
+    message_id,
+    recipient_for,
+    render,
+    request_denied,
+    request_granted,
+    review_reminder,
+    welcome,
 )
 from models.db import db
 from models.outbox import OutboxMessage
@@ -24,8 +35,9 @@ from models.schema import Person, Site, utcnow
 
 SENDER = "authz@portal.example"
 LEVELS = {"Purchase & Download": "software downloads only", "Reporting": "view"}
-WELCOME = dict(site_name="Acme Corp", person_name="Dana Scully", login_id="dana",
-               role="user", levels=LEVELS, added_by="Fox Mulder")
+WELCOME = dict(
+    site_name="Acme Corp", person_name="Dana Scully", login_id="dana", role="user", levels=LEVELS, added_by="Fox Mulder"
+)
 
 
 # --- A real SMTP server on loopback ----------------------------------------------
@@ -126,36 +138,63 @@ def row(message: OutboxMessage) -> OutboxMessage:
 def test_welcome_names_site_person_role_levels_and_who_added_them():
     out = welcome(site_number="S1", **WELCOME)
     assert "S1" in out.subject and "Acme Corp" in out.subject and "Welcome" in out.subject
-    for essential in ("Dear Dana Scully", "Fox Mulder", "Login id: dana", "Role: User",
-                      "Purchase & Download: software downloads only", "Reporting: view"):
+    for essential in (
+        "Dear Dana Scully",
+        "Fox Mulder",
+        "Login id: dana",
+        "Role: User",
+        "Purchase & Download: software downloads only",
+        "Reporting: view",
+    ):
         assert essential in out.body
 
 
 def test_request_granted_names_decider_role_and_levels():
-    out = request_granted(site_number="S7", site_name="Acme Corp", person_name="Dana", login_id="dana",
-                          role="secondary", levels={"Reporting": "view"}, decided_by="Fox Mulder")
+    out = request_granted(
+        site_number="S7",
+        site_name="Acme Corp",
+        person_name="Dana",
+        login_id="dana",
+        role="secondary",
+        levels={"Reporting": "view"},
+        decided_by="Fox Mulder",
+    )
     assert "granted" in out.subject and "S7" in out.subject
     for essential in ("S7 (Acme Corp)", "granted by Fox Mulder", "Role: Secondary Contact", "Reporting: view"):
         assert essential in out.body
 
 
 def test_request_granted_without_levels_says_so():
-    out = request_granted(site_number="S7", site_name="Acme", person_name="Dana", login_id="dana",
-                          role="user", levels={}, decided_by="Fox")
+    out = request_granted(
+        site_number="S7",
+        site_name="Acme",
+        person_name="Dana",
+        login_id="dana",
+        role="user",
+        levels={},
+        decided_by="Fox",
+    )
     assert "no application privileges" in out.body
 
 
 def test_request_denied_gives_the_reason_and_decider():
     reason = "The requestor has no business relationship to this site."
-    out = request_denied(site_number="S7", site_name="Acme Corp", person_name="Dana", login_id="dana",
-                         reason=reason, decided_by="Fox Mulder")
+    out = request_denied(
+        site_number="S7",
+        site_name="Acme Corp",
+        person_name="Dana",
+        login_id="dana",
+        reason=reason,
+        decided_by="Fox Mulder",
+    )
     assert "denied" in out.subject and "S7" in out.subject
     assert f"Reason: {reason}" in out.body and "denied by Fox Mulder" in out.body and "dana" in out.body
 
 
 def test_review_reminder_says_when_contacts_were_last_reviewed():
-    out = review_reminder(site_number="S7", site_name="Acme Corp", person_name="Walter",
-                          last_reviewed_at=date(2024, 1, 31))
+    out = review_reminder(
+        site_number="S7", site_name="Acme Corp", person_name="Walter", last_reviewed_at=date(2024, 1, 31)
+    )
     assert "S7" in out.subject and "review" in out.subject.lower()
     assert "Dear Walter" in out.body and "last reviewed on 2024-01-31" in out.body
     never = review_reminder(site_number="S7", site_name="Acme Corp", person_name="Walter", last_reviewed_at=None)
@@ -192,13 +231,12 @@ class Boom(Exception):
 
 
 def test_enqueue_in_a_transaction_that_rolls_back_leaves_nothing(database):
-    with pytest.raises(Boom):
-        with db.atomic():
-            Site.create(number="S1", name="Acme Corp")
-            message = enqueue("welcome", "dana@example.test", site_number="S1", **WELCOME)
-            assert OutboxMessage.select().count() == 1  # it was there, inside
-            assert message.id is not None
-            raise Boom
+    with pytest.raises(Boom), db.atomic():
+        Site.create(number="S1", name="Acme Corp")
+        message = enqueue("welcome", "dana@example.test", site_number="S1", **WELCOME)
+        assert OutboxMessage.select().count() == 1  # it was there, inside
+        assert message.id is not None
+        raise Boom
     assert OutboxMessage.select().count() == 0
     assert Site.select().count() == 0
 
@@ -207,8 +245,16 @@ def test_enqueue_commits_with_the_change_as_a_due_pending_message(database):
     before = utcnow()
     with db.atomic():
         Site.create(number="S1", name="Acme Corp")
-        enqueue("request_denied", "dana@example.test", site_number="S1", site_name="Acme Corp",
-                person_name="Dana", login_id="dana", reason="The requestor is unknown.", decided_by="Fox")
+        enqueue(
+            "request_denied",
+            "dana@example.test",
+            site_number="S1",
+            site_name="Acme Corp",
+            person_name="Dana",
+            login_id="dana",
+            reason="The requestor is unknown.",
+            decided_by="Fox",
+        )
     stored = OutboxMessage.get()
     assert (stored.kind, stored.status, stored.attempts, stored.site_number) == ("request_denied", "pending", 0, "S1")
     assert stored.recipient == "dana@example.test" and "denied" in stored.subject
@@ -224,9 +270,8 @@ def test_enqueue_outside_a_transaction_is_refused(database):
 
 def test_enqueue_refuses_what_is_not_an_address(database):
     for bad in ("", "dana", "dana@example.test\nBcc: x@y.test", "Dana <dana@example.test>"):
-        with pytest.raises(ValueError, match="not an email address"):
-            with db.atomic():
-                enqueue("welcome", bad, site_number="S1", **WELCOME)
+        with pytest.raises(ValueError, match="not an email address"), db.atomic():
+            enqueue("welcome", bad, site_number="S1", **WELCOME)
     assert OutboxMessage.select().count() == 0
 
 
@@ -236,8 +281,9 @@ def test_enqueue_refuses_what_is_not_an_address(database):
 def test_deliver_sends_each_pending_message_exactly_once(database, smtp):
     handler, port = smtp
     first = queue("dana@example.test", "S1")
-    second = queue("fox@example.test", "S2", kind="review_reminder", site_name="Basic Co",
-                   person_name="Fox", last_reviewed_at=None)
+    second = queue(
+        "fox@example.test", "S2", kind="review_reminder", site_name="Basic Co", person_name="Fox", last_reviewed_at=None
+    )
     now = utcnow()
     report = deliver("127.0.0.1", port, SENDER, now=now)
     assert (report.sent, report.failed, report.pending, report.smtp_error) == (2, 0, 0, None)
@@ -337,9 +383,8 @@ def test_a_refused_message_is_retried_then_failed_and_kept(database, smtp):
 
 def test_deliver_inside_a_transaction_is_refused(database, down_port):
     queue()
-    with pytest.raises(RuntimeError, match="outside a transaction"):
-        with db.atomic():
-            deliver("127.0.0.1", down_port, SENDER)
+    with pytest.raises(RuntimeError, match="outside a transaction"), db.atomic():
+        deliver("127.0.0.1", down_port, SENDER)
     assert row(OutboxMessage.get()).attempts == 0
 
 
@@ -347,6 +392,7 @@ def test_a_claimed_message_is_not_due_for_another_deliverer_until_its_lease_ends
     """A deliverer that died after claiming must not lose the message: once the
     lease is over, it is due again."""
     from authz.accounts.notifications import _claim_next
+
     handler, port = smtp
     message = queue()
     now = utcnow()
@@ -370,7 +416,7 @@ def test_two_concurrent_deliverers_never_send_the_same_message(database):
             try:
                 start.wait(timeout=10)
                 reports.append(deliver("127.0.0.1", port, SENDER, now=now))
-            except BaseException as exc:  # noqa: BLE001 - surfaced by the assert below
+            except BaseException as exc:
                 errors.append(exc)
             finally:
                 db.close()
@@ -423,6 +469,7 @@ def cli(cli, monkeypatch):
         if port is not None:
             monkeypatch.setenv("AUTHZ_SMTP_PORT", str(port))
         return cli(*argv)
+
     return run
 
 

@@ -5,14 +5,17 @@ import threading
 from authz.audit import trail
 from authz.contract.actors import Actor
 from authz.errors import Conflict
-from tests.drive import sites
 from models.db import db
 from models.schema import Site
+from tests.drive import sites
 
 
 def test_concurrent_creation_of_one_site_has_one_winner(database, policy_table):
-    body = {"number": "7007", "name": "Racy", "primary": {"login_id": "racer@example.test",
-                                                         "email": "racer@example.test"}}
+    body = {
+        "number": "7007",
+        "name": "Racy",
+        "primary": {"login_id": "racer@example.test", "email": "racer@example.test"},
+    }
     barrier, outcomes = threading.Barrier(6), []
 
     def create():

@@ -3,15 +3,15 @@ PostgreSQL. Tampering is done with raw SQL, as someone with database access woul
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import datetime
 
 import pytest
 
-from models import locks
-
 from authz.audit import trail
 from authz.errors import Forbidden, InvalidInput
+from models import locks
 from models.audit import AuditHead, AuditRecord
 from models.db import db, write_transaction
 from models.directory import record_change
@@ -31,11 +31,16 @@ def _write(count: int, *, site: str | None = "S1", actor: str = "alice@example.t
     rows = []
     for i in range(count):
         with write_transaction():
-            rows.append(trail.record(
-                actor, "member.update", site_number=site, target=f"user{i}@example.test",
-                before={"role": "user", "levels": {"reporting": "none"}},
-                after={"role": "secondary", "levels": {"reporting": "view"}},
-            ))
+            rows.append(
+                trail.record(
+                    actor,
+                    "member.update",
+                    site_number=site,
+                    target=f"user{i}@example.test",
+                    before={"role": "user", "levels": {"reporting": "none"}},
+                    after={"role": "secondary", "levels": {"reporting": "view"}},
+                )
+            )
     return rows
 
 
@@ -55,14 +60,19 @@ def test_chain_of_records_verifies_and_links(database):
     with write_transaction():
         trail.record("cli", "site.create", site_number="S1", after={"name": "Acme"})
         trail.record("key:0123abcd4567", "api_key.create", target="0123abcd4567")
-        trail.record("bob@example.test", "contact.update", site_number="S1", target="contact:7",
-                     before={"city": "Zürich", "reviewed": datetime(2024, 5, 1, 12, 0)},
-                     after={"city": "Genève", "types": {"billing", "technical"}})
+        trail.record(
+            "bob@example.test",
+            "contact.update",
+            site_number="S1",
+            target="contact:7",
+            before={"city": "Zürich", "reviewed": datetime(2024, 5, 1, 12, 0)},
+            after={"city": "Genève", "types": {"billing", "technical"}},
+        )
     _write(3)
     rows = list(AuditRecord.select().order_by(AuditRecord.seq))
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
     assert rows[0].prev_hash == trail.GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
     assert len({r.hash for r in rows}) == 6
     assert rows[2].before == '{"city":"Zürich","reviewed":"2024-05-01T12:00:00"}'
     assert rows[2].after == '{"city":"Genève","types":["billing","technical"]}'
@@ -179,8 +189,9 @@ def test_replacing_the_newest_record_consistently_is_found_by_the_head(database)
 def test_a_record_appended_around_the_module_is_found(database):
     _write(2)
     newest = AuditRecord.get(AuditRecord.seq == 2)
-    extra = AuditRecord(seq=3, at=newest.at, actor="mallory@example.test", action="member.add",
-                        outcome="done", prev_hash=newest.hash)
+    extra = AuditRecord(
+        seq=3, at=newest.at, actor="mallory@example.test", action="member.add", outcome="done", prev_hash=newest.hash
+    )
     extra.hash = trail.record_hash(extra)
     extra.save(force_insert=True)
     report = trail.verify()
@@ -227,13 +238,13 @@ def test_a_refusal_persists_although_the_change_rolls_back(database):
             trail.record("alice@example.test", "site.create", site_number="S9")
             raise Forbidden("only an operator may create sites")
     except Forbidden as exc:
-        refusal = trail.record_refusal("alice@example.test", "site.create", site_number="S9",
-                                       after={"name": "Never"}, detail=exc.message)
+        refusal = trail.record_refusal(
+            "alice@example.test", "site.create", site_number="S9", after={"name": "Never"}, detail=exc.message
+        )
     assert not Site.select().where(Site.number == "S9").exists()
     assert _seqs() == [1, 2] and refusal.seq == 2
     stored = AuditRecord.get(AuditRecord.seq == 2)
-    assert (stored.outcome, stored.detail, stored.site_number) == (
-        "refused", "only an operator may create sites", "S9")
+    assert (stored.outcome, stored.detail, stored.site_number) == ("refused", "only an operator may create sites", "S9")
     assert trail.verify().ok
 
 
@@ -244,24 +255,32 @@ def test_record_refusal_inside_an_open_transaction_is_refused(database):
 
 
 def test_a_refusal_of_a_malformed_attempt_is_recorded_cut_to_fit(database):
-    refusal = trail.record_refusal("alice@example.test", "remove_user", site_number="9" * 2000,
-                                   target="x" * 2000 + "@example.test", detail="no such site")
+    refusal = trail.record_refusal(
+        "alice@example.test",
+        "remove_user",
+        site_number="9" * 2000,
+        target="x" * 2000 + "@example.test",
+        detail="no such site",
+    )
     stored = AuditRecord.get(AuditRecord.seq == refusal.seq)
     assert len(stored.site_number) == 64 and stored.site_number.endswith("\u2026")
     assert len(stored.target) == 320 and stored.target.startswith("xxx")
     assert trail.verify().ok
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"actor": ""}, ValueError),
-    ({"actor": "x" * 321}, ValueError),
-    ({"action": "  "}, ValueError),
-    ({"site_number": "S" * 65}, ValueError),
-    ({"outcome": "maybe"}, ValueError),
-    ({"detail": 42}, ValueError),
-    ({"after": {"when": object()}}, TypeError),
-    ({"after": float("nan")}, ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"actor": ""}, ValueError),
+        ({"actor": "x" * 321}, ValueError),
+        ({"action": "  "}, ValueError),
+        ({"site_number": "S" * 65}, ValueError),
+        ({"outcome": "maybe"}, ValueError),
+        ({"detail": 42}, ValueError),
+        ({"after": {"when": object()}}, TypeError),
+        ({"after": float("nan")}, ValueError),
+    ],
+)
 def test_malformed_records_are_refused_and_leave_the_chain_alone(database, kwargs, error):
     _write(1)
     arguments = {"actor": "alice@example.test", "action": "member.update", **kwargs}
@@ -288,8 +307,13 @@ def test_concurrent_writers_make_one_linear_chain(database):
                     # as workflows may: neither order may deadlock the other.
                     if n % 2:
                         record_change("membership", f"S{n}")
-                    trail.record(f"writer{n}@example.test", "member.update",
-                                 site_number=f"S{n}", target=f"{n}:{i}", after={"i": i})
+                    trail.record(
+                        f"writer{n}@example.test",
+                        "member.update",
+                        site_number=f"S{n}",
+                        target=f"{n}:{i}",
+                        after={"i": i},
+                    )
                     if not n % 2:
                         record_change("membership", f"S{n}")
         except BaseException as exc:  # reported to the main thread below
@@ -320,7 +344,7 @@ def test_a_writer_holds_the_change_log_lock_before_the_chain_lock(postgres_datab
     with write_transaction():
         assert db.execute_sql(held).fetchall() == []
         trail.record("alice@example.test", "member.update", site_number="S1")
-        assert [objid for objid, in db.execute_sql(held).fetchall()] == [locks.CHANGE_LOG, locks.AUDIT_CHAIN]
+        assert [objid for (objid,) in db.execute_sql(held).fetchall()] == [locks.CHANGE_LOG, locks.AUDIT_CHAIN]
     assert db.execute_sql(held).fetchall() == []
 
 
@@ -330,8 +354,14 @@ def test_a_writer_holds_the_change_log_lock_before_the_chain_lock(postgres_datab
 def test_a_site_trail_pages_newest_first_and_shows_no_other_site(database):
     for i in range(7):
         with write_transaction():
-            trail.record("alice@example.test", "member.update", site_number="S1" if i % 2 == 0 else "S2",
-                         target=f"t{i}", before={"role": "user"}, after={"role": "secondary"})
+            trail.record(
+                "alice@example.test",
+                "member.update",
+                site_number="S1" if i % 2 == 0 else "S2",
+                target=f"t{i}",
+                before={"role": "user"},
+                after={"role": "secondary"},
+            )
     first = trail.page("S1", limit=3)
     assert [r["seq"] for r in first] == [7, 5, 3]
     assert first[0]["before"] == {"role": "user"} and first[0]["after"] == {"role": "secondary"}
@@ -344,8 +374,16 @@ def test_a_site_trail_pages_newest_first_and_shows_no_other_site(database):
     assert [r["seq"] for r in trail.page_all(limit=3, before_seq=6)] == [5, 4, 3]
 
 
-@pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": trail.MAX_PAGE + 1}, {"limit": "5"},
-                                    {"limit": 5, "before_seq": 0}, {"limit": 5, "before_seq": "x"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"limit": 0},
+        {"limit": trail.MAX_PAGE + 1},
+        {"limit": "5"},
+        {"limit": 5, "before_seq": 0},
+        {"limit": 5, "before_seq": "x"},
+    ],
+)
 def test_paging_refuses_bad_limits_and_cursors(database, kwargs):
     with pytest.raises(InvalidInput):
         trail.page("S1", **kwargs)
@@ -386,8 +424,9 @@ def test_cli_list_prints_a_table_newest_first(cli):
         with write_transaction():
             raise Forbidden("a secondary cannot act on the primary")
     except Forbidden as exc:
-        trail.record_refusal("bob@example.test", "member.remove", site_number="S1",
-                             target="primary@example.test", detail=exc.message)
+        trail.record_refusal(
+            "bob@example.test", "member.remove", site_number="S1", target="primary@example.test", detail=exc.message
+        )
 
     code, out, _ = cli("audit", "list", "--site", "S1", "--limit", "2")
     lines = out.splitlines()

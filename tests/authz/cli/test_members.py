@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from authz.cli import main
 from authz.accounts.importer import import_data
+from authz.cli import main
 from models.identifiers import login_key
 from models.outbox import OutboxMessage
 from models.schema import Membership, Person, Site
 from tests.queries import membership, newest_audit, role_of, stored_levels
 
-
 # -- sites -------------------------------------------------------------------
+
 
 def test_sites_list_names_each_primary_and_warns_of_no_secondary(cli, demo, policy_table):
     # 2002 loses its only secondary (Dana becomes a plain user there).
@@ -29,8 +29,19 @@ def test_sites_list_names_each_primary_and_warns_of_no_secondary(cli, demo, poli
 
 
 def test_sites_create_then_a_duplicate_is_refused(cli, database):
-    code, out, err = cli("sites", "create", "3003", "--name", "Initech", "--primary", "Peter@Initech.example",
-                         "--email", "peter@initech.example", "--first-name", "Peter")
+    code, out, err = cli(
+        "sites",
+        "create",
+        "3003",
+        "--name",
+        "Initech",
+        "--primary",
+        "Peter@Initech.example",
+        "--email",
+        "peter@initech.example",
+        "--first-name",
+        "Peter",
+    )
     assert code == 0, err
     assert "created site 3003 (Initech) with primary contact Peter@Initech.example" in out
     assert "no secondary contact" in err
@@ -39,7 +50,9 @@ def test_sites_create_then_a_duplicate_is_refused(cli, database):
     assert Person.by_key(login_key("peter@initech.example")).first_name == "Peter"
     assert newest_audit("3003")["actor"] == "cli" and newest_audit("3003")["action"] == "create_site"
 
-    code, _, err = cli("sites", "create", "3003", "--name", "Other", "--primary", "x@x.example", "--email", "x@x.example")
+    code, _, err = cli(
+        "sites", "create", "3003", "--name", "Other", "--primary", "x@x.example", "--email", "x@x.example"
+    )
     assert code == 2 and "site '3003' already exists" in err
     assert Site.get(Site.number == "3003").name == "Initech" and Person.by_key(login_key("x@x.example")) is None
 
@@ -73,12 +86,17 @@ def test_sites_transfer_primary_to_a_non_member_changes_nothing(cli, demo):
 
 # -- members -----------------------------------------------------------------
 
+
 def test_members_list(cli, demo):
     code, out, err = cli("members", "list", "--site", "1001")
     assert code == 0, err
     rows = [line.split()[:2] for line in out.splitlines()[1:]]
-    assert rows == [["alice@acme.example", "primary"], ["bob@acme.example", "secondary"],
-                    ["carol@acme.example", "user"], ["Dana.Diaz", "user"]]
+    assert rows == [
+        ["alice@acme.example", "primary"],
+        ["bob@acme.example", "secondary"],
+        ["carol@acme.example", "user"],
+        ["Dana.Diaz", "user"],
+    ]
     carol = next(line for line in out.splitlines() if line.startswith("carol@"))
     assert "purchase_download=downloads, reporting=view, entitlements=view" in carol
     assert err == ""  # bob is a secondary: no warning
@@ -97,15 +115,33 @@ def test_members_list_as_a_person_is_checked_by_the_policy(cli, demo):
 
 
 def test_members_add_as_operator(cli, demo):
-    code, out, err = cli("members", "add", "--site", "1001", "--user", "erin@globex.example",
-                         "--email", "erin@globex.example", "--justification", "consultant on the renewal",
-                         "--role", "secondary", "--level", "manage_access=view", "purchase_download=full",
-                         "--level", "reporting=view")
+    code, out, err = cli(
+        "members",
+        "add",
+        "--site",
+        "1001",
+        "--user",
+        "erin@globex.example",
+        "--email",
+        "erin@globex.example",
+        "--justification",
+        "consultant on the renewal",
+        "--role",
+        "secondary",
+        "--level",
+        "manage_access=view",
+        "purchase_download=full",
+        "--level",
+        "reporting=view",
+    )
     assert code == 0, err
     assert "added erin@globex.example to site 1001 as secondary" in out
     assert role_of("1001", "erin@globex.example") == "secondary"
-    assert stored_levels("1001", "erin@globex.example") == {"manage_access": "view", "purchase_download": "full",
-                                                            "reporting": "view"}
+    assert stored_levels("1001", "erin@globex.example") == {
+        "manage_access": "view",
+        "purchase_download": "full",
+        "reporting": "view",
+    }
     assert membership("1001", "erin@globex.example").created_by == "cli"
     record = newest_audit("1001")
     assert (record["actor"], record["action"], record["target"]) == ("cli", "add_user", "erin@globex.example")
@@ -115,8 +151,22 @@ def test_members_add_as_operator(cli, demo):
 
 
 def test_members_add_as_a_person_obeys_the_rules(cli, demo):
-    args = ["members", "add", "--site", "1001", "--user", "erin@globex.example", "--email", "erin@globex.example",
-            "--justification", "j", "--role", "user", "--as", "bob@acme.example"]
+    args = [
+        "members",
+        "add",
+        "--site",
+        "1001",
+        "--user",
+        "erin@globex.example",
+        "--email",
+        "erin@globex.example",
+        "--justification",
+        "j",
+        "--role",
+        "user",
+        "--as",
+        "bob@acme.example",
+    ]
     code, _, err = cli(*args, "--level", "purchase_download=full")  # bob holds media
     assert code == 2 and "cannot grant full" in err
     assert role_of("1001", "erin@globex.example") is None
@@ -129,15 +179,30 @@ def test_members_add_as_a_person_obeys_the_rules(cli, demo):
     assert membership("1001", "erin@globex.example").created_by == "bob@acme.example"
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--user", "ghost@nowhere.example", "--email", "ghost@nowhere.example"], "not a known identity"),
-    (["--user", "erin@globex.example", "--email", "erin@other.example"], "email does not match"),
-    (["--user", "carol@acme.example", "--email", "carol@acme.example"], "already a member"),
-    (["--user", "erin@globex.example", "--email", "erin@globex.example", "--level", "nosuch=view"],
-     "unknown application 'nosuch'"),
-    (["--user", "erin@globex.example", "--email", "erin@globex.example",
-      "--level", "reporting=view", "reporting=none"], "names 'reporting' twice"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--user", "ghost@nowhere.example", "--email", "ghost@nowhere.example"], "not a known identity"),
+        (["--user", "erin@globex.example", "--email", "erin@other.example"], "email does not match"),
+        (["--user", "carol@acme.example", "--email", "carol@acme.example"], "already a member"),
+        (
+            ["--user", "erin@globex.example", "--email", "erin@globex.example", "--level", "nosuch=view"],
+            "unknown application 'nosuch'",
+        ),
+        (
+            [
+                "--user",
+                "erin@globex.example",
+                "--email",
+                "erin@globex.example",
+                "--level",
+                "reporting=view",
+                "reporting=none",
+            ],
+            "names 'reporting' twice",
+        ),
+    ],
+)
 def test_members_add_refusals_say_why(cli, demo, extra, message):
     code, _, err = cli("members", "add", "--site", "1001", "--justification", "j", "--role", "user", *extra)
     assert code == 2 and message in err
@@ -145,8 +210,18 @@ def test_members_add_refusals_say_why(cli, demo, extra, message):
 
 
 def test_members_add_argument_errors_stop_before_anything_runs(cli, demo):
-    base = ["members", "add", "--site", "1001", "--user", "erin@globex.example", "--email", "erin@globex.example",
-            "--justification", "j"]
+    base = [
+        "members",
+        "add",
+        "--site",
+        "1001",
+        "--user",
+        "erin@globex.example",
+        "--email",
+        "erin@globex.example",
+        "--justification",
+        "j",
+    ]
     for wrong in (["--role", "primary"], ["--role", "user", "--level", "reporting"]):
         with pytest.raises(SystemExit) as exc:
             main(base + wrong)
@@ -155,13 +230,29 @@ def test_members_add_argument_errors_stop_before_anything_runs(cli, demo):
 
 
 def test_members_update(cli, demo):
-    code, out, err = cli("members", "update", "--site", "1001", "--user", "carol@acme.example",
-                         "--role", "secondary", "--level", "manage_access=view", "--first-name", "Caroline")
+    code, out, err = cli(
+        "members",
+        "update",
+        "--site",
+        "1001",
+        "--user",
+        "carol@acme.example",
+        "--role",
+        "secondary",
+        "--level",
+        "manage_access=view",
+        "--first-name",
+        "Caroline",
+    )
     assert code == 0, err
     assert "updated carol@acme.example on site 1001: secondary" in out
     assert role_of("1001", "carol@acme.example") == "secondary"
-    assert stored_levels("1001", "carol@acme.example") == {"purchase_download": "downloads", "reporting": "view",
-                                                           "entitlements": "view", "manage_access": "view"}
+    assert stored_levels("1001", "carol@acme.example") == {
+        "purchase_download": "downloads",
+        "reporting": "view",
+        "entitlements": "view",
+        "manage_access": "view",
+    }
     assert Person.by_key(login_key("carol@acme.example")).first_name == "Caroline"
     record = newest_audit("1001")
     assert record["actor"] == "cli" and record["before"]["role"] == "user" and record["after"]["role"] == "secondary"
@@ -183,14 +274,44 @@ def test_members_update_keeps_the_rules_for_operators_too(cli, demo):
 
 
 def test_members_update_as_a_person(cli, demo):
-    code, _, err = cli("members", "update", "--site", "1001", "--user", "bob@acme.example",
-                       "--level", "purchase_download=full", "--as", "bob@acme.example")
+    code, _, err = cli(
+        "members",
+        "update",
+        "--site",
+        "1001",
+        "--user",
+        "bob@acme.example",
+        "--level",
+        "purchase_download=full",
+        "--as",
+        "bob@acme.example",
+    )
     assert code == 2 and "nobody changes their own membership" in err
-    code, _, err = cli("members", "update", "--site", "1001", "--user", "alice@acme.example",
-                       "--phone", "0", "--as", "bob@acme.example")
+    code, _, err = cli(
+        "members",
+        "update",
+        "--site",
+        "1001",
+        "--user",
+        "alice@acme.example",
+        "--phone",
+        "0",
+        "--as",
+        "bob@acme.example",
+    )
     assert code == 2 and "primary" in err
-    code, _, err = cli("members", "update", "--site", "1001", "--user", "carol@acme.example",
-                       "--level", "purchase_download=media", "--as", "bob@acme.example")
+    code, _, err = cli(
+        "members",
+        "update",
+        "--site",
+        "1001",
+        "--user",
+        "carol@acme.example",
+        "--level",
+        "purchase_download=media",
+        "--as",
+        "bob@acme.example",
+    )
     assert code == 0, err
     assert stored_levels("1001", "carol@acme.example")["purchase_download"] == "media"
     assert stored_levels("1001", "bob@acme.example")["purchase_download"] == "media"
@@ -204,7 +325,9 @@ def test_members_remove(cli, demo):
     code, _, err = cli("members", "remove", "--site", "1001", "--user", "alice@acme.example")
     assert code == 2 and "primary contact cannot be removed" in err
     assert role_of("1001", "alice@acme.example") == "primary"
-    code, _, err = cli("members", "remove", "--site", "1001", "--user", "alice@acme.example", "--as", "bob@acme.example")
+    code, _, err = cli(
+        "members", "remove", "--site", "1001", "--user", "alice@acme.example", "--as", "bob@acme.example"
+    )
     assert code == 2 and role_of("1001", "alice@acme.example") == "primary"
     code, _, err = cli("members", "remove", "--site", "1001", "--user", "Dana.Diaz", "--as", "bob@acme.example")
     assert code == 0 and role_of("1001", "Dana.Diaz") is None and role_of("2002", "Dana.Diaz") == "secondary"
@@ -212,9 +335,11 @@ def test_members_remove(cli, demo):
 
 # -- export ------------------------------------------------------------------
 
+
 def test_export_users_is_byte_for_byte_the_api_s_export(cli, demo, client, operator_headers):
     Person.update(first_name='=HYPERLINK("http://evil.example")', last_name="Zoë").where(
-        Person.login_key == "carol@acme.example").execute()
+        Person.login_key == "carol@acme.example"
+    ).execute()
     code, out, err = cli("export", "users", "--site", "1001")
     assert code == 0, err
     api = client.simulate_get("/v1/sites/1001/members.csv", headers=operator_headers)
@@ -232,11 +357,14 @@ def test_export_users_as_a_person(cli, demo):
     assert code == 2 and out == "" and "may not export_users" in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["members", "list", "--site", "1001", "--as", ""],
-    ["requests", "list", "--site", "1001", "--as", ""],
-    ["contacts", "list", "--site", "1001", "--as", ""],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["members", "list", "--site", "1001", "--as", ""],
+        ["requests", "list", "--site", "1001", "--as", ""],
+        ["contacts", "list", "--site", "1001", "--as", ""],
+    ],
+)
 def test_an_empty_acting_person_is_refused_not_taken_as_the_operator(cli, demo, argv):
     code, out, err = cli(*argv)
     assert code == 2 and "--as" in err and out == ""

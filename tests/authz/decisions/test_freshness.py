@@ -2,8 +2,8 @@
 served by every worker after one poll, or at once for a caller who names
 the change seq it needs. Two Worker objects stand for two workers."""
 
-from tests.workers import Worker
 from models import directory
+from tests.workers import Worker
 
 CHECK = {"user": "carol@acme.example", "site": "1001", "action": "request_media"}
 
@@ -59,6 +59,7 @@ def test_absences_are_cached_and_invalidated_too(settings, demo, make):
 
 def test_the_cache_is_bounded(settings, demo):
     from dataclasses import replace
+
     worker = Worker(replace(settings, cache_size=2))
     for user in ("alice@acme.example", "bob@acme.example", "carol@acme.example", "dana.diaz"):
         worker.check({**CHECK, "user": user})

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from authz.errors import PolicyInvalid
 from authz.authn.keys import create_key
-from tests.workers import Worker
+from authz.errors import PolicyInvalid
 from tests.conftest import POLICY_DIR
+from tests.workers import Worker
 
 MEDIA = {"user": "carol@acme.example", "site": "1001", "action": "request_media"}
 RULE = "p, user, purchase_download:media, request_media"
@@ -57,11 +57,14 @@ def test_a_good_change_is_swapped_in(worker, policy_dir):
     assert [w["version"] for w in status["workers"]] == [answer["policy_version"]]
 
 
-@pytest.mark.parametrize("old,new", [
-    (RULE, "p, user, purchase_download:media"),  # wrong number of fields
-    (RULE, "p, user, manage_access:view, list_users"),  # a user may not hold manage_access
-    ("# end-of-policy", ""),  # cut short
-])
+@pytest.mark.parametrize(
+    "old,new",
+    [
+        (RULE, "p, user, purchase_download:media"),  # wrong number of fields
+        (RULE, "p, user, manage_access:view, list_users"),  # a user may not hold manage_access
+        ("# end-of-policy", ""),  # cut short
+    ],
+)
 def test_a_bad_change_changes_nothing_and_says_why(worker, policy_dir, old, new):
     before = worker.table.version
     edit(policy_dir, old, new)
@@ -78,7 +81,8 @@ def test_a_change_that_fails_its_suites_is_refused(worker, policy_dir):
     (policy_dir / "tests" / "media_test.yaml").write_text(
         "suite: media\n"
         "principals:\n  carol: {role: user, levels: {purchase_download: media}}\n"
-        "cases:\n  - name: media holders may request media\n    principal: carol\n    allow: [request_media]\n")
+        "cases:\n  - name: media holders may request media\n    principal: carol\n    allow: [request_media]\n"
+    )
     edit(policy_dir, RULE, "p, user, purchase_download:full, request_media")  # valid, but breaks the suite
     poll(worker)
     assert worker.table.version == before
@@ -112,9 +116,12 @@ def test_reload_route_needs_the_policy_scope_and_reports(worker, policy_dir):
     from falcon import testing
 
     from api.app import create_app
+
     client = testing.TestClient(create_app(worker.service))
     check_key, policy_key = create_key("c", "check")[0], create_key("p", "policy")[0]
-    assert client.simulate_post("/v1/policy/reload", headers={"Authorization": f"Bearer {check_key}"}).status_code == 403
+    assert (
+        client.simulate_post("/v1/policy/reload", headers={"Authorization": f"Bearer {check_key}"}).status_code == 403
+    )
     auth = {"Authorization": f"Bearer {policy_key}"}
     worker.reloader._next_check = float("inf")  # only the route reloads in this test
     edit(policy_dir, RULE, "p, user, purchase_download:media")

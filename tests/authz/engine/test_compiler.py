@@ -43,18 +43,30 @@ def refusal(policy_dir) -> list[str]:
 RULE = "p, user, reporting:view, view_reports"
 
 
-@pytest.mark.parametrize("new,message", [
-    ("p, user, reporting:view", "'p' rule needs 3 fields, found 2"),
-    ("x, user, reporting:view, view_reports", "unknown rule type 'x' (expected p, g or g2)"),
-    ("p, admin, reporting:view, view_reports", "unknown role 'admin' (known: primary, secondary, user)"),
-    ("p, user, reports:view, view_reports", "unknown application 'reports'"),
-    ("p, user, reporting:edit, view_reports", "unknown level 'edit' of 'reporting' (known: none, view)"),
-    ("p, user, reporting:view, view_everything", "unknown action 'view_everything'"),
-    ("p, user, reporting:view, download_software", "action 'download_software' belongs to 'purchase_download', not 'reporting'"),
-    ("p, user, reporting:*, view_reports", "'reporting:*' is not a plain name: wildcards, patterns and function calls are not part of this model"),
-    ("p, user, reporting:view, keyMatch(view_reports)", "is not a plain name"),
-    ("p, user, manage_access:view, view_reports", "action 'view_reports' belongs to 'reporting', not 'manage_access'"),
-])
+@pytest.mark.parametrize(
+    "new,message",
+    [
+        ("p, user, reporting:view", "'p' rule needs 3 fields, found 2"),
+        ("x, user, reporting:view, view_reports", "unknown rule type 'x' (expected p, g or g2)"),
+        ("p, admin, reporting:view, view_reports", "unknown role 'admin' (known: primary, secondary, user)"),
+        ("p, user, reports:view, view_reports", "unknown application 'reports'"),
+        ("p, user, reporting:edit, view_reports", "unknown level 'edit' of 'reporting' (known: none, view)"),
+        ("p, user, reporting:view, view_everything", "unknown action 'view_everything'"),
+        (
+            "p, user, reporting:view, download_software",
+            "action 'download_software' belongs to 'purchase_download', not 'reporting'",
+        ),
+        (
+            "p, user, reporting:*, view_reports",
+            "'reporting:*' is not a plain name: wildcards, patterns and function calls are not part of this model",
+        ),
+        ("p, user, reporting:view, keyMatch(view_reports)", "is not a plain name"),
+        (
+            "p, user, manage_access:view, view_reports",
+            "action 'view_reports' belongs to 'reporting', not 'manage_access'",
+        ),
+    ],
+)
 def test_a_broken_rule_is_named_by_line(policy_copy, new, message):
     number = replace_line(policy_copy / "policy.csv", RULE, new)
     problems = refusal(policy_copy)
@@ -62,17 +74,21 @@ def test_a_broken_rule_is_named_by_line(policy_copy, new, message):
 
 
 def test_a_rule_letting_a_user_manage_access_is_refused(policy_copy):
-    number = replace_line(policy_copy / "policy.csv", "p, secondary, manage_access:view, list_users",
-                          "p, user, manage_access:view, list_users")
-    assert (f"policy.csv:{number}: this rule would allow role 'user', which may not hold 'manage_access', "
-            "to list_users") in refusal(policy_copy)
+    number = replace_line(
+        policy_copy / "policy.csv",
+        "p, secondary, manage_access:view, list_users",
+        "p, user, manage_access:view, list_users",
+    )
+    assert (
+        f"policy.csv:{number}: this rule would allow role 'user', which may not hold 'manage_access', to list_users"
+    ) in refusal(policy_copy)
 
 
 def test_duplicate_and_shadowed_rules_are_refused(policy_copy):
     path = policy_copy / "policy.csv"
     content = lines(path)
     at = content.index(RULE)
-    content[at + 1:at + 1] = [RULE, "p, secondary, reporting:view, view_reports"]
+    content[at + 1 : at + 1] = [RULE, "p, secondary, reporting:view, view_reports"]
     path.write_text("\n".join(content) + "\n")
     problems = refusal(policy_copy)
     assert problems == [
@@ -98,17 +114,32 @@ def test_an_empty_policy_is_refused(policy_copy):
 def test_an_action_nobody_may_perform_is_refused(policy_copy):
     path = policy_copy / "policy.csv"
     path.write_text(path.read_text().replace(RULE + "\n", ""))
-    assert refusal(policy_copy) == ["policy.csv: action 'view_reports' is allowed by no rule (is the policy incomplete?)"]
+    assert refusal(policy_copy) == [
+        "policy.csv: action 'view_reports' is allowed by no rule (is the policy incomplete?)"
+    ]
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ("g2, purchase_download:full, purchase_download:media", "g2, purchase_download:full, purchase_download:downloads",
-     "'purchase_download:downloads' is already included by 'purchase_download:media'"),
-    ("g2, reporting:view, reporting:none", "g2, reporting:view, reporting:view", "level 'reporting:view' includes itself"),
-    ("g2, reporting:view, reporting:none", "g2, reporting:view, allocations:none",
-     "a level of 'reporting' cannot include a level of 'allocations'"),
-    ("g, secondary, user", "g, secondary, secondary", "role 'secondary' inherits from itself"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        (
+            "g2, purchase_download:full, purchase_download:media",
+            "g2, purchase_download:full, purchase_download:downloads",
+            "'purchase_download:downloads' is already included by 'purchase_download:media'",
+        ),
+        (
+            "g2, reporting:view, reporting:none",
+            "g2, reporting:view, reporting:view",
+            "level 'reporting:view' includes itself",
+        ),
+        (
+            "g2, reporting:view, reporting:none",
+            "g2, reporting:view, allocations:none",
+            "a level of 'reporting' cannot include a level of 'allocations'",
+        ),
+        ("g, secondary, user", "g, secondary, secondary", "role 'secondary' inherits from itself"),
+    ],
+)
 def test_level_and_role_orders_are_checked(policy_copy, old, new, message):
     number = replace_line(policy_copy / "policy.csv", old, new)
     problems = refusal(policy_copy)
@@ -159,11 +190,21 @@ def test_role_inheritance_does_not_leak_caps_upward(policy_table):
     assert policy_table.verdict("primary", "list_users", "none").allowed is True
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ("m = g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act",
-     "m = g(r.role, p.role) && g2(r.level, p.level) && keyMatch(r.act, p.act)", "the matcher must be"),
-    ("e = some(where (p.eft == allow))", "e = !some(where (p.eft == deny))", "the policy effect must be allow-only"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        (
+            "m = g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act",
+            "m = g(r.role, p.role) && g2(r.level, p.level) && keyMatch(r.act, p.act)",
+            "the matcher must be",
+        ),
+        (
+            "e = some(where (p.eft == allow))",
+            "e = !some(where (p.eft == deny))",
+            "the policy effect must be allow-only",
+        ),
+    ],
+)
 def test_a_model_with_another_matcher_or_effect_is_refused(policy_copy, old, new, message):
     path = policy_copy / "model.conf"
     path.write_text(path.read_text().replace(old, new))

@@ -9,8 +9,8 @@ import pytest
 
 from authz.cli import main
 from authz.engine.compiler import compile_policy
-from authz.errors import PolicyInvalid
 from authz.engine.suites import load_cases, run_case, run_suites
+from authz.errors import PolicyInvalid
 from tests.conftest import POLICY_DIR
 
 POLICY_CSV = (POLICY_DIR / "policy.csv").read_text().splitlines()
@@ -35,6 +35,7 @@ def suites(tmp_path):
         for name, text in files.items():
             (directory / f"{name}_test.yaml").write_text(textwrap.dedent(text))
         return directory
+
     return write
 
 
@@ -49,11 +50,14 @@ PURCHASE = """\
 
 
 def test_a_wrong_expectation_reads_as_a_sentence_citing_the_rule(table, suites):
-    directory = suites(wrong=PURCHASE + """\
+    directory = suites(
+        wrong=PURCHASE
+        + """\
       - name: a user with media may not request media
         principal: carol
         deny: [request_media]
-    """)
+    """
+    )
     report = run_suites(table, directory)
     rule = "p, user, purchase_download:media, request_media"
     assert report.failures == [
@@ -64,11 +68,14 @@ def test_a_wrong_expectation_reads_as_a_sentence_citing_the_rule(table, suites):
 
 
 def test_a_wrong_allow_says_why_it_is_denied(table, suites):
-    directory = suites(wrong=PURCHASE + """\
+    directory = suites(
+        wrong=PURCHASE
+        + """\
       - name: wishful thinking
         principals: [carol, dana]
         allow: [view_quotes, list_users]
-    """)
+    """
+    )
     assert run_suites(table, directory).failures == [
         "wrong_test.yaml: 'wishful thinking': carol (user, purchase_download media) was expected to be allowed "
         "view_quotes, but a user needs purchase_download full or higher for it",
@@ -82,17 +89,22 @@ def test_a_wrong_allow_says_why_it_is_denied(table, suites):
 
 
 def test_the_primary_is_described_at_the_level_it_is_judged_at(table, suites):
-    directory = suites(wrong=PURCHASE + """\
+    directory = suites(
+        wrong=PURCHASE
+        + """\
       - name: the primary may not renew
         principal: alice
         deny: [renew_licenses]
-    """)
+    """
+    )
     [failure] = run_suites(table, directory).failures
     assert "alice (primary, purchase_download full) was expected to be denied renew_licenses" in failure
 
 
 def test_an_allowed_expectation_exercises_its_rule_and_the_inheritance_it_used(table, suites):
-    directory = suites(cover=PURCHASE + """\
+    directory = suites(
+        cover=PURCHASE
+        + """\
       - name: the primary lists users
         principal: alice
         allow: [list_users]
@@ -102,17 +114,24 @@ def test_an_allowed_expectation_exercises_its_rule_and_the_inheritance_it_used(t
       - name: a user without reporting is denied reports
         principal: carol
         deny: [view_reports]
-    """)
+    """
+    )
     primary, media, no_reports = (run_case(table, case).exercised for case in load_cases(table, directory))
-    assert primary == {line_of("p, secondary, manage_access:view, list_users"), line_of("g, primary, secondary"),
-                       line_of("g2, manage_access:update, manage_access:view")}
-    assert media == {line_of("p, user, purchase_download:downloads, download_software"),
-                     line_of("g2, purchase_download:media, purchase_download:downloads")}
+    assert primary == {
+        line_of("p, secondary, manage_access:view, list_users"),
+        line_of("g, primary, secondary"),
+        line_of("g2, manage_access:update, manage_access:view"),
+    }
+    assert media == {
+        line_of("p, user, purchase_download:downloads, download_software"),
+        line_of("g2, purchase_download:media, purchase_download:downloads"),
+    }
     assert no_reports == {line_of("g2, reporting:view, reporting:none")}
 
 
 def test_coverage_lists_every_rule_no_case_exercised(table, suites):
-    directory = suites(reports="""\
+    directory = suites(
+        reports="""\
         suite: reports
         principals:
           rita: {role: user, levels: {reporting: view}}
@@ -120,56 +139,111 @@ def test_coverage_lists_every_rule_no_case_exercised(table, suites):
           - name: a user with reporting view may view reports
             principal: rita
             allow: [view_reports]
-    """)
+    """
+    )
     report = run_suites(table, directory)
     assert report.passed and report.total == len(table.rules) == 41
     assert report.covered == 1 and report.coverage == pytest.approx(100 / 41)
-    assert f"policy.csv:{line_of('p, user, reporting:view, export_reports')}: p, user, reporting:view, export_reports" \
+    assert (
+        f"policy.csv:{line_of('p, user, reporting:view, export_reports')}: p, user, reporting:view, export_reports"
         in report.uncovered
-    assert f"policy.csv:{line_of('p, user, reporting:view, view_reports')}: p, user, reporting:view, view_reports" \
+    )
+    assert (
+        f"policy.csv:{line_of('p, user, reporting:view, view_reports')}: p, user, reporting:view, view_reports"
         not in report.uncovered
+    )
     assert len(report.uncovered) == 40
 
 
 def test_a_failed_expectation_covers_nothing(table, suites):
-    directory = suites(wrong=PURCHASE + """\
+    directory = suites(
+        wrong=PURCHASE
+        + """\
       - name: a user with media may not download
         principal: carol
         deny: [download_software]
-    """)
+    """
+    )
     assert run_suites(table, directory).covered == 0
 
 
 HEAD = "suite: bad\nprincipals:\n  carol: {role: user}\ncases:\n"
 
 
-@pytest.mark.parametrize("text,line,message", [
-    (HEAD + "  - name: x\n    principal: carl\n    allow: [download_software]\n", 6,
-     "case 'x': unknown principal 'carl' (known: carol)"),
-    ("suite: bad\nprincipals:\n  carol: {role: admin}\ncases:\n  - {name: x, principal: carol, deny: [add_user]}\n", 3,
-     "principal 'carol': unknown role 'admin' (known: primary, secondary, user)"),
-    ("suite: bad\nprincipals:\n  carol:\n    role: user\n    levels: {reports: view}\n"
-     "cases:\n  - {name: x, principal: carol, deny: [add_user]}\n", 5,
-     "principal 'carol': unknown application 'reports'"),
-    ("suite: bad\nprincipals:\n  carol:\n    role: user\n    levels: {reporting: edit}\n"
-     "cases:\n  - {name: x, principal: carol, deny: [add_user]}\n", 5,
-     "principal 'carol': unknown level 'edit' of 'reporting' (known: none, view)"),
-    (HEAD + "  - name: x\n    principal: carol\n    allow: [download_software, fly]\n", 7, "case 'x': unknown action 'fly'"),
-    (HEAD + "  - principal: carol\n    allow: [download_software]\n", 5, "a case: 'name' is missing"),
-    (HEAD + "  - name: x\n    principal: carol\n    alow: [download_software]\n", 7,
-     "a case: unknown key 'alow' (expected: allow, deny, name, principal, principals)"),
-    (HEAD + "  - name: x\n    principal: carol\n    deny: [add_user]\n    deny: [list_users]\n", 8,
-     "a case: 'deny' is given twice"),
-    (HEAD + "  - name: x\n    principal: carol\n", 5, "case 'x': expects nothing (give 'allow' and/or 'deny' actions)"),
-    (HEAD + "  - name: x\n    principal: carol\n    allow: [add_user]\n    deny: [add_user]\n", 8,
-     "case 'x': action 'add_user' is listed twice"),
-    (HEAD + "  - {name: x, principal: carol, deny: [add_user]}\n  - {name: x, principal: carol, deny: [list_users]}\n",
-     6, "another case is already named 'x'"),
-    ("principals:\n  carol: {role: user}\ncases:\n  - {name: x, principal: carol, deny: [add_user]}\n", 1,
-     "the suite: 'suite' is missing"),
-    (HEAD + "  - {name: x, principal: carol, deny: [add_user]\n", 6, "not valid YAML: while parsing a flow mapping"),
-    (HEAD + "  - {name: x, principals: [], deny: [add_user]}\n", 5, "case 'x': principals: name at least one principal"),
-])
+@pytest.mark.parametrize(
+    "text,line,message",
+    [
+        (
+            HEAD + "  - name: x\n    principal: carl\n    allow: [download_software]\n",
+            6,
+            "case 'x': unknown principal 'carl' (known: carol)",
+        ),
+        (
+            "suite: bad\nprincipals:\n  carol: {role: admin}\ncases:\n  - {name: x, principal: carol, deny: [add_user]}\n",
+            3,
+            "principal 'carol': unknown role 'admin' (known: primary, secondary, user)",
+        ),
+        (
+            "suite: bad\nprincipals:\n  carol:\n    role: user\n    levels: {reports: view}\n"
+            "cases:\n  - {name: x, principal: carol, deny: [add_user]}\n",
+            5,
+            "principal 'carol': unknown application 'reports'",
+        ),
+        (
+            "suite: bad\nprincipals:\n  carol:\n    role: user\n    levels: {reporting: edit}\n"
+            "cases:\n  - {name: x, principal: carol, deny: [add_user]}\n",
+            5,
+            "principal 'carol': unknown level 'edit' of 'reporting' (known: none, view)",
+        ),
+        (
+            HEAD + "  - name: x\n    principal: carol\n    allow: [download_software, fly]\n",
+            7,
+            "case 'x': unknown action 'fly'",
+        ),
+        (HEAD + "  - principal: carol\n    allow: [download_software]\n", 5, "a case: 'name' is missing"),
+        (
+            HEAD + "  - name: x\n    principal: carol\n    alow: [download_software]\n",
+            7,
+            "a case: unknown key 'alow' (expected: allow, deny, name, principal, principals)",
+        ),
+        (
+            HEAD + "  - name: x\n    principal: carol\n    deny: [add_user]\n    deny: [list_users]\n",
+            8,
+            "a case: 'deny' is given twice",
+        ),
+        (
+            HEAD + "  - name: x\n    principal: carol\n",
+            5,
+            "case 'x': expects nothing (give 'allow' and/or 'deny' actions)",
+        ),
+        (
+            HEAD + "  - name: x\n    principal: carol\n    allow: [add_user]\n    deny: [add_user]\n",
+            8,
+            "case 'x': action 'add_user' is listed twice",
+        ),
+        (
+            HEAD
+            + "  - {name: x, principal: carol, deny: [add_user]}\n  - {name: x, principal: carol, deny: [list_users]}\n",
+            6,
+            "another case is already named 'x'",
+        ),
+        (
+            "principals:\n  carol: {role: user}\ncases:\n  - {name: x, principal: carol, deny: [add_user]}\n",
+            1,
+            "the suite: 'suite' is missing",
+        ),
+        (
+            HEAD + "  - {name: x, principal: carol, deny: [add_user]\n",
+            6,
+            "not valid YAML: while parsing a flow mapping",
+        ),
+        (
+            HEAD + "  - {name: x, principals: [], deny: [add_user]}\n",
+            5,
+            "case 'x': principals: name at least one principal",
+        ),
+    ],
+)
 def test_a_malformed_suite_is_refused_with_its_position(table, suites, text, line, message):
     (suites() / "bad_test.yaml").write_text(text)
     with pytest.raises(PolicyInvalid) as caught:
@@ -179,11 +253,14 @@ def test_a_malformed_suite_is_refused_with_its_position(table, suites, text, lin
 
 
 def test_an_invalid_principal_is_reported_once_not_again_by_each_case(table, suites):
-    suites(bad="suite: bad\nprincipals:\n  carol: {role: admin}\ncases:\n  - {name: x, principal: carol, deny: [add_user]}\n")
+    suites(
+        bad="suite: bad\nprincipals:\n  carol: {role: admin}\ncases:\n  - {name: x, principal: carol, deny: [add_user]}\n"
+    )
     with pytest.raises(PolicyInvalid) as caught:
         run_suites(table, suites())
     assert [str(p) for p in caught.value.problems] == [
-        "tests/bad_test.yaml:3: principal 'carol': unknown role 'admin' (known: primary, secondary, user)"]
+        "tests/bad_test.yaml:3: principal 'carol': unknown role 'admin' (known: primary, secondary, user)"
+    ]
 
 
 def test_an_empty_suite_or_no_suite_at_all_is_refused(table, suites):
@@ -197,6 +274,7 @@ def test_an_empty_suite_or_no_suite_at_all_is_refused(table, suites):
 
 
 # -- the command ---------------------------------------------------------------
+
 
 @pytest.fixture
 def policy_dir(tmp_path):
@@ -221,7 +299,8 @@ def test_the_shipped_suites_pass_with_full_coverage(capsys):
 def test_min_coverage_gates_the_exit_status(capsys, policy_dir):
     (policy_dir / "tests" / "reports_test.yaml").write_text(
         "suite: reports\nprincipals:\n  rita: {role: user, levels: {reporting: view}}\n"
-        "cases:\n  - {name: rita views reports, principal: rita, allow: [view_reports, export_reports]}\n")
+        "cases:\n  - {name: rita views reports, principal: rita, allow: [view_reports, export_reports]}\n"
+    )
     code, out = run_cli(capsys, policy_dir)
     assert code == 0 and out.splitlines()[-1] == "1 cases, 2 expectations, 0 failed; rule coverage 4.9% (2/41)"
     assert f"not covered: policy.csv:{line_of('g, primary, secondary')}: g, primary, secondary" in out
@@ -233,11 +312,14 @@ def test_min_coverage_gates_the_exit_status(capsys, policy_dir):
 def test_a_failing_case_exits_1_and_prints_its_sentence(capsys, policy_dir):
     (policy_dir / "tests" / "wrong_test.yaml").write_text(
         "suite: wrong\nprincipals:\n  nora: {role: user}\n"
-        "cases:\n  - {name: nora views reports, principal: nora, allow: [view_reports]}\n")
+        "cases:\n  - {name: nora views reports, principal: nora, allow: [view_reports]}\n"
+    )
     code, out = run_cli(capsys, policy_dir)
     assert code == 1
-    assert out.splitlines()[0] == ("wrong_test.yaml: 'nora views reports': nora (user, reporting none) was expected "
-                                   "to be allowed view_reports, but a user needs reporting view or higher for it")
+    assert out.splitlines()[0] == (
+        "wrong_test.yaml: 'nora views reports': nora (user, reporting none) was expected "
+        "to be allowed view_reports, but a user needs reporting view or higher for it"
+    )
     assert "1 cases, 1 expectations, 1 failed" in out
 
 

@@ -60,8 +60,9 @@ def reference(role: str, action: str, level: str) -> bool:
     return order.index(level) >= order.index(minimum)
 
 
-CELLS = [(role, action, level) for role, action in itertools.product(ROLES, MINIMUM)
-         for level in LEVELS[MINIMUM[action][0]]]
+CELLS = [
+    (role, action, level) for role, action in itertools.product(ROLES, MINIMUM) for level in LEVELS[MINIMUM[action][0]]
+]
 
 
 @pytest.mark.parametrize("role,action,level", CELLS, ids=["-".join(c) for c in CELLS])
@@ -74,8 +75,9 @@ def test_cell_matches_reference(policy_table, role, action, level):
     elif role == "user" and MINIMUM[action][0] in ACCOUNT_MANAGEMENT:
         assert verdict.reason.code == "role_may_not_hold"
     else:
-        assert verdict.reason == Reason("level_too_low", role=role, application=MINIMUM[action][0], level=level,
-                                        required_level=MINIMUM[action][1])
+        assert verdict.reason == Reason(
+            "level_too_low", role=role, application=MINIMUM[action][0], level=level, required_level=MINIMUM[action][1]
+        )
 
 
 def test_table_covers_exactly_the_reference(policy_table):

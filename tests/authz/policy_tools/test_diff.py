@@ -41,10 +41,17 @@ def detached_primary(tmp_path: Path, name: str, *, without: tuple[str, ...]) -> 
     """The primary no longer inherits the secondary: it is given every action by a
     rule of its own at the lowest level (it holds the highest anyway), but WITHOUT."""
     catalogue = compile_policy(POLICY_DIR).catalogue
-    own = "".join(f"p, primary, {app}:none, {action}\n"
-                  for action, app in catalogue.action_application.items() if action not in without)
-    return variant(tmp_path, name, ("g, primary, secondary", ""),
-                   transform=lambda text: text.replace("# Purchase & Download\n", "# Purchase & Download\n" + own))
+    own = "".join(
+        f"p, primary, {app}:none, {action}\n"
+        for action, app in catalogue.action_application.items()
+        if action not in without
+    )
+    return variant(
+        tmp_path,
+        name,
+        ("g, primary, secondary", ""),
+        transform=lambda text: text.replace("# Purchase & Download\n", "# Purchase & Download\n" + own),
+    )
 
 
 def cells_of(diff) -> list[tuple]:
@@ -74,9 +81,16 @@ def test_identical_policies_have_an_empty_diff(tmp_path, cli):
 def test_reordered_and_recommented_rules_are_no_change(tmp_path):
     def shuffle(text: str) -> str:
         lines = text.splitlines()
-        rules = [l for l in lines if l.startswith(("p,", "g,", "g2,"))]
-        return "\n".join(["# rewritten: same rules, other order, other comments"]
-                         + [f"{rule}   " for rule in reversed(rules)] + ["# end-of-policy"]) + "\n"
+        rules = [line for line in lines if line.startswith(("p,", "g,", "g2,"))]
+        return (
+            "\n".join(
+                ["# rewritten: same rules, other order, other comments"]
+                + [f"{rule}   " for rule in reversed(rules)]
+                + ["# end-of-policy"]
+            )
+            + "\n"
+        )
+
     rewritten = variant(tmp_path, "rewritten", transform=shuffle)
     base, head = compile_policy(POLICY_DIR), compile_policy(rewritten)
     assert base.version != head.version  # the files differ, and so do the rules' lines ...
@@ -86,6 +100,7 @@ def test_reordered_and_recommented_rules_are_no_change(tmp_path):
 def test_rights_written_per_role_instead_of_inherited_are_no_change(tmp_path):
     """The same rights without role inheritance: every rule written for `user` is
     written for each role, every rule for `secondary` for it and the primary."""
+
     def flatten(text: str) -> str:
         out = []
         for line in text.splitlines():
@@ -98,13 +113,20 @@ def test_rights_written_per_role_instead_of_inherited_are_no_change(tmp_path):
             else:
                 out.append(line)
         return "\n".join(out) + "\n"
+
     flat = variant(tmp_path, "flat", transform=flatten)
     assert "g, primary, secondary" not in (flat / "policy.csv").read_text()
     assert not diff_tables(compile_policy(POLICY_DIR), compile_policy(flat)).changed
     # A primary answers at the highest level whatever it stores: a rule for it at the
     # lowest level allows nothing it did not already have.
-    extra = variant(tmp_path, "extra", ("p, user, reporting:view, view_reports",
-                                        "p, user, reporting:view, view_reports\np, primary, reporting:none, view_reports"))
+    extra = variant(
+        tmp_path,
+        "extra",
+        (
+            "p, user, reporting:view, view_reports",
+            "p, user, reporting:view, view_reports\np, primary, reporting:none, view_reports",
+        ),
+    )
     assert not diff_tables(compile_policy(POLICY_DIR), compile_policy(extra)).changed
 
 
@@ -124,23 +146,38 @@ def test_raising_a_level_requirement_loses_the_action_at_the_level_below(tmp_pat
 
 
 def test_a_new_rule_is_a_gain(tmp_path):
-    added = variant(tmp_path, "added", ("p, user, purchase_download:full, view_quotes",
-                                        "p, user, purchase_download:full, view_quotes\n"
-                                        "p, secondary, purchase_download:media, view_quotes"))
+    added = variant(
+        tmp_path,
+        "added",
+        (
+            "p, user, purchase_download:full, view_quotes",
+            "p, user, purchase_download:full, view_quotes\np, secondary, purchase_download:media, view_quotes",
+        ),
+    )
     diff = diff_tables(compile_policy(POLICY_DIR), compile_policy(added))
     assert cells_of(diff) == [("secondary", "purchase_download", "media", ("view_quotes",), ())]
 
 
 def test_a_new_action_is_a_catalogue_change_and_a_gain_for_every_role_that_may_do_it(tmp_path):
-    head = variant(tmp_path, "new-action", ("p, user, purchase_download:full, renew_licenses",
-                                            "p, user, purchase_download:full, renew_licenses\n"
-                                            "p, user, purchase_download:full, cancel_orders"))
+    head = variant(
+        tmp_path,
+        "new-action",
+        (
+            "p, user, purchase_download:full, renew_licenses",
+            "p, user, purchase_download:full, renew_licenses\np, user, purchase_download:full, cancel_orders",
+        ),
+    )
     catalogue = head / "catalogue.yaml"
-    catalogue.write_text(catalogue.read_text().replace(
-        "      renew_licenses: Renew licenses\n", "      renew_licenses: Renew licenses\n      cancel_orders: Cancel orders\n"))
+    catalogue.write_text(
+        catalogue.read_text().replace(
+            "      renew_licenses: Renew licenses\n",
+            "      renew_licenses: Renew licenses\n      cancel_orders: Cancel orders\n",
+        )
+    )
     diff = diff_tables(compile_policy(POLICY_DIR), compile_policy(head))
     assert [(c.change, c.kind, c.qualified) for c in diff.catalogue] == [
-        ("+", "action", "purchase_download.cancel_orders")]
+        ("+", "action", "purchase_download.cancel_orders")
+    ]
     assert cells_of(diff) == [
         ("primary", "purchase_download", ANY_LEVEL, ("cancel_orders",), ()),
         ("secondary", "purchase_download", "full", ("cancel_orders",), ()),
@@ -148,7 +185,8 @@ def test_a_new_action_is_a_catalogue_change_and_a_gain_for_every_role_that_may_d
     ]
     removed = diff_tables(compile_policy(head), compile_policy(POLICY_DIR))
     assert [(c.change, c.kind, c.qualified) for c in removed.catalogue] == [
-        ("-", "action", "purchase_download.cancel_orders")]
+        ("-", "action", "purchase_download.cancel_orders")
+    ]
     assert all(c.lost == ("cancel_orders",) and not c.gained for c in removed.cells)
 
 
@@ -162,7 +200,9 @@ def test_the_primary_cells_collapse_into_any_level(tmp_path):
         ("primary", "account_documents", ANY_LEVEL, (), ("view_account_documents",)),
     ]
     assert diff.cells[0].level_label == "any level"
-    assert not diff_tables(compile_policy(POLICY_DIR), compile_policy(detached_primary(tmp_path, "all", without=()))).changed
+    assert not diff_tables(
+        compile_policy(POLICY_DIR), compile_policy(detached_primary(tmp_path, "all", without=()))
+    ).changed
 
 
 # --- the impact, in SQL, on every backend -------------------------------------------------
@@ -206,7 +246,9 @@ def test_impact_of_a_raised_level_is_exactly_the_members_at_the_level_below(tmp_
 def test_impact_of_a_lowered_requirement_reaches_members_who_store_nothing(tmp_path, sites):
     """Moving view_reports down to reporting:none reaches the members without a stored
     reporting level (they hold the lowest), and no one who holds `view` already."""
-    lowered = variant(tmp_path, "lowered", ("p, user, reporting:view, view_reports", "p, user, reporting:none, view_reports"))
+    lowered = variant(
+        tmp_path, "lowered", ("p, user, reporting:view, view_reports", "p, user, reporting:none, view_reports")
+    )
     diff = diff_tables(compile_policy(POLICY_DIR), compile_policy(lowered))
     assert cells_of(diff) == [
         ("secondary", "reporting", "none", ("view_reports",), ()),
@@ -215,8 +257,12 @@ def test_impact_of_a_lowered_requirement_reaches_members_who_store_nothing(tmp_p
     impact = impact_of(diff)
     listed = {s.number: sorted(m.login_id for m in s.listed) for s in impact.site_list}
     assert listed == {
-        "A100": ["a-user-downloads@example.test", "a-user-full@example.test",
-                 "a-user-media@example.test", "a-user-nothing@example.test"],
+        "A100": [
+            "a-user-downloads@example.test",
+            "a-user-full@example.test",
+            "a-user-media@example.test",
+            "a-user-nothing@example.test",
+        ],
         "B200": ["b-sec-full@example.test"],
         "C300": ["c-user-full@example.test"],
     }
@@ -228,12 +274,19 @@ def test_impact_of_a_lowered_requirement_reaches_members_who_store_nothing(tmp_p
 def test_impact_of_lowest_level_changes_in_several_applications(tmp_path, sites):
     """Two applications at once: members are matched per application by what they
     store there (the query reads each member's stored applications once)."""
-    lowered = variant(tmp_path, "lowered2", ("p, user, reporting:view, view_reports", "p, user, reporting:none, view_reports"),
-                      ("p, user, entitlements:view, view_entitlements", "p, user, entitlements:none, view_entitlements"))
+    lowered = variant(
+        tmp_path,
+        "lowered2",
+        ("p, user, reporting:view, view_reports", "p, user, reporting:none, view_reports"),
+        ("p, user, entitlements:view, view_entitlements", "p, user, entitlements:none, view_entitlements"),
+    )
     diff = diff_tables(compile_policy(POLICY_DIR), compile_policy(lowered))
     assert [(c.role, c.application, c.level) for c in diff.cells] == [
-        ("secondary", "reporting", "none"), ("secondary", "entitlements", "none"),
-        ("user", "reporting", "none"), ("user", "entitlements", "none")]
+        ("secondary", "reporting", "none"),
+        ("secondary", "entitlements", "none"),
+        ("user", "reporting", "none"),
+        ("user", "entitlements", "none"),
+    ]
     impact = impact_of(diff)
     assert impact.per_cell == (1, 2, 5, 6) and (impact.members, impact.sites) == (8, 3)
     gains = {m.login_id: m.gained for s in impact.site_list for m in s.listed}
@@ -250,18 +303,24 @@ def test_impact_of_lowest_level_changes_in_several_applications(tmp_path, sites)
 
 
 def test_impact_of_a_primary_change_is_every_primary_whatever_it_stores(tmp_path, sites):
-    diff = diff_tables(compile_policy(POLICY_DIR),
-                       compile_policy(detached_primary(tmp_path, "no-reports", without=("view_reports",))))
+    diff = diff_tables(
+        compile_policy(POLICY_DIR), compile_policy(detached_primary(tmp_path, "no-reports", without=("view_reports",)))
+    )
     assert cells_of(diff) == [("primary", "reporting", ANY_LEVEL, (), ("view_reports",))]
     impact = impact_of(diff)
     assert (impact.members, impact.sites) == (3, 3)
     assert sorted((s.number, [m.login_id for m in s.listed]) for s in impact.site_list) == [
-        ("A100", ["pa@example.test"]), ("B200", ["pb@example.test"]), ("C300", ["pc@example.test"])]
+        ("A100", ["pa@example.test"]),
+        ("B200", ["pb@example.test"]),
+        ("C300", ["pc@example.test"]),
+    ]
     assert all(dict(m.levels) == {} for s in impact.site_list for m in s.listed)
 
 
 def test_impact_lists_are_capped_but_everyone_is_counted(tmp_path, sites):
-    lowered = variant(tmp_path, "lowered", ("p, user, reporting:view, view_reports", "p, user, reporting:none, view_reports"))
+    lowered = variant(
+        tmp_path, "lowered", ("p, user, reporting:view, view_reports", "p, user, reporting:none, view_reports")
+    )
     diff = diff_tables(compile_policy(POLICY_DIR), compile_policy(lowered))
     impact = impact_of(diff, max_sites=1, max_members=2)
     assert (impact.members, impact.sites) == (6, 3)
@@ -288,12 +347,24 @@ def test_cli_reports_the_impact_in_every_format(tmp_path, sites, database_url, c
     report = json.loads(out)
     assert report["changed"] is True and report["summary"]["members"] == 3
     assert [(c["role"], c["level"], c["lost"], c["members"]) for c in report["cells"]] == [
-        ("secondary", "media", ["request_media"], 1), ("user", "media", ["request_media"], 2)]
+        ("secondary", "media", ["request_media"], 1),
+        ("user", "media", ["request_media"], 2),
+    ]
     site_a = next(s for s in report["impact"]["site_list"] if s["site"] == "A100")
     assert [m["login_id"] for m in site_a["listed"]] == ["a-sec-media@example.test", "a-user-media@example.test"]
 
-    code, out, _ = cli("policy", "diff", str(POLICY_DIR), str(raised), "--database", database_url,
-                       "--format", "markdown", "--max-members", "1")
+    code, out, _ = cli(
+        "policy",
+        "diff",
+        str(POLICY_DIR),
+        str(raised),
+        "--database",
+        database_url,
+        "--format",
+        "markdown",
+        "--max-members",
+        "1",
+    )
     assert code == 1
     assert "| Role | Application | Level | Gained | Lost | Members |" in out
     assert "| user | purchase\\_download |" not in out  # names in the table are the policy's own
@@ -307,7 +378,9 @@ def test_cli_exit_codes_follow_diff(tmp_path, cli, monkeypatch):
     assert cli("policy", "diff", str(raised), str(raised))[0] == 0
     code, out, _ = cli("policy", "diff", str(POLICY_DIR), str(raised), "--no-impact", "--format", "json")
     assert code == 1 and json.loads(out)["impact"] is None
-    broken = variant(tmp_path, "broken", RAISED, ("p, user, reporting:view, view_reports", "p, user, reporting:view, no_such"))
+    broken = variant(
+        tmp_path, "broken", RAISED, ("p, user, reporting:view, view_reports", "p, user, reporting:view, no_such")
+    )
     code, out, err = cli("policy", "diff", str(POLICY_DIR), str(broken), "--no-impact")
     assert code == 2 and out == ""
     assert "head" in err and "unknown action 'no_such'" in err and "policy.csv:" in err
@@ -317,8 +390,9 @@ def test_cli_exit_codes_follow_diff(tmp_path, cli, monkeypatch):
     code, _, err = cli("policy", "diff", str(POLICY_DIR), str(raised), "--database", f"sqlite:///{tmp_path}/absent.db")
     assert code == 2 and "no database file" in err
     assert not (tmp_path / "absent.db").exists()
-    code, _, err = cli("policy", "diff", str(POLICY_DIR), str(raised), "--database",
-                       "postgresql://authz:topsecret@127.0.0.1:1/authz")  # nothing listens on port 1
+    code, _, err = cli(
+        "policy", "diff", str(POLICY_DIR), str(raised), "--database", "postgresql://authz:topsecret@127.0.0.1:1/authz"
+    )  # nothing listens on port 1
     assert code == 2 and "postgresql://authz:***@127.0.0.1:1/authz" in err and "topsecret" not in err
 
 
@@ -336,8 +410,14 @@ def repo(tmp_path, monkeypatch):
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 
     def git(*args):
-        subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.test",
-                        "-c", "commit.gpgsign=false", *args], cwd=root, env=env, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=Test", "-c", "user.email=test@example.test", "-c", "commit.gpgsign=false", *args],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
     git("init", "-q")
     shutil.copytree(POLICY_DIR, root / "policies", ignore=shutil.ignore_patterns("tests"))
     git("add", "policies")
@@ -357,7 +437,8 @@ def test_a_git_revision_as_base(repo, capsys):
     assert report["base"]["source"].startswith("HEAD~1 (")
     assert [(c["role"], c["application"], c["level"], c["lost"]) for c in report["cells"]] == [
         ("secondary", "purchase_download", "media", ["request_media"]),
-        ("user", "purchase_download", "media", ["request_media"])]
+        ("user", "purchase_download", "media", ["request_media"]),
+    ]
     assert main(["policy", "diff", "HEAD", "--no-impact"]) == 0  # the working tree is HEAD
     assert main(["policy", "diff", "HEAD", "HEAD~1:policies", "--no-impact"]) == 1  # both sides revisions
     capsys.readouterr()
@@ -376,11 +457,14 @@ def test_a_git_revision_as_base(repo, capsys):
 def test_markdown_is_shortened_to_fit_a_pull_request_comment(tmp_path):
     from authz.policy_tools.diff import Impact, MemberImpact, SiteImpact
     from authz.policy_tools.report import MARKDOWN_LIMIT, Report, render_markdown
+
     diff = diff_tables(compile_policy(POLICY_DIR), compile_policy(variant(tmp_path, "raised", RAISED)))
-    member = MemberImpact("someone-with-a-long-login@example.test", "user", {"purchase_download": "media"},
-                          (), ("request_media",))
-    sites = tuple(SiteImpact(f"{n:07d}", f"Site | {n}", 50, {}, {"request_media": 50}, (member,) * 50)
-                  for n in range(100))
+    member = MemberImpact(
+        "someone-with-a-long-login@example.test", "user", {"purchase_download": "media"}, (), ("request_media",)
+    )
+    sites = tuple(
+        SiteImpact(f"{n:07d}", f"Site | {n}", 50, {}, {"request_media": 50}, (member,) * 50) for n in range(100)
+    )
     report = Report("base", "head", diff, Impact(6000, 120, (1000, 5000), sites), database="sqlite:///x.db")
     text = render_markdown(report)
     assert len(text) <= MARKDOWN_LIMIT
