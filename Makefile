@@ -21,7 +21,7 @@ run: $(BIN)/.installed
 	$(BIN)/authz serve
 
 test: $(BIN)/.installed
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # ruff (lint and format), mypy, and the import layers; .ci/run calls it before `make test`.
 lint: $(BIN)/.installed
