@@ -64,15 +64,23 @@ def migrate(target: str | None = None) -> list[str]:
     return done
 
 
-def _step(version: str, statements: list[str], *, applying: bool) -> bool:
-    types = DIALECT["postgres" if is_postgres() else "sqlite"]
+# A statement of a migration: SQL for both databases (formatted with DIALECT), or
+# {"sqlite": SQL, "postgres": SQL} where they differ (a missing one: nothing to do there).
+Statement = str | dict[str, str]
+
+
+def _step(version: str, statements: list[Statement], *, applying: bool) -> bool:
+    dialect = "postgres" if is_postgres() else "sqlite"
+    types = DIALECT[dialect]
     with write_transaction():
         if is_postgres():
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.MIGRATION,))
         if (version in applied()) == applying:
             return False  # another run got here first
         for statement in statements:
-            db.execute_sql(statement.format(**types, member_lookup_rows=member_lookup_rows(is_postgres())))
+            sql = statement.get(dialect) if isinstance(statement, dict) else statement
+            if sql:
+                db.execute_sql(sql.format(**types, member_lookup_rows=member_lookup_rows(is_postgres())))
         if applying:
             SchemaVersion.create(version=version)
         else:

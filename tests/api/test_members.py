@@ -271,6 +271,23 @@ def test_export_neutralises_a_formula_login_id(api, policy_table):
     assert ["'+SUM(A1)@evil.example", "'+SUM(A1)@evil.example"] in [[r[0], r[3]] for r in rows]
 
 
+def test_a_download_of_the_user_list_is_audited_with_its_row_count(api):
+    rows = parse_csv(api.get(f"{MEMBERS}.csv", "bob@acme.example").text)
+    record = newest_audit("1001")
+    assert (record["action"], record["actor"], record["outcome"]) == ("export_users", "bob@acme.example", "done")
+    assert record["after"] == {"rows": len(rows) - 1, "complete": True} and record["at"]
+
+
+def test_a_download_stopped_early_is_audited_as_incomplete(service, demo):
+    from authz.contract.actors import Actor
+
+    chunks = service.members.export_csv(Actor.person("alice@acme.example"), "1001")
+    next(chunks)  # the reader takes the first chunk (every row: one batch) and goes away
+    chunks.close()
+    record = newest_audit("1001")
+    assert record["action"] == "export_users" and record["after"]["complete"] is False
+
+
 def test_view_level_may_export_a_user_may_not(api):
     dana = api.get("/v1/sites/2002/members.csv", "Dana.Diaz")  # secondary with manage_access view
     assert dana.status_code == 200
