@@ -47,7 +47,7 @@ def read_body(req: falcon.Request, kind: type, *, limit: int, optional: bool = F
     media_type = env.get("CONTENT_TYPE")
     if media_type != falcon.MEDIA_JSON:  # the common case costs one comparison
         media_type = (media_type or "").partition(";")[0].strip().lower()
-    length = req.content_length
+    length = req.content_length if media_type != falcon.MEDIA_JSON else _length(env.get("CONTENT_LENGTH"))
     if not length and optional and not media_type:
         return kind()
     if media_type != falcon.MEDIA_JSON:
@@ -65,6 +65,15 @@ def read_body(req: falcon.Request, kind: type, *, limit: int, optional: bool = F
             return kind()
         raise InvalidInput("the body is empty: a JSON object is expected")
     return decode(raw, kind)
+
+
+def _length(header: str | None) -> int | None:
+    """CONTENT_LENGTH as a number (None if absent); a malformed one is 400, as Falcon has it."""
+    if not header:
+        return None
+    if not header.isdigit():
+        raise falcon.HTTPInvalidHeader("The value of the header must be a positive number.", "Content-Length")
+    return int(header)
 
 
 def _too_large(limit: int) -> falcon.HTTPPayloadTooLarge:

@@ -55,7 +55,7 @@ def endpoint(
     def wrap(responder: Callable) -> Callable:
         @functools.wraps(responder)
         def respond(resource: Any, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
-            typed = {name: decoding.path_parameter(name, value) for name, value in params.items()}
+            typed = {name: decoding.path_parameter(name, value) for name, value in params.items()} if params else {}
             if query is not None:
                 typed["query"] = decoding.query(req, query)
             if body is not None:

@@ -28,6 +28,7 @@ class Settings:
     smtp_port: int = 25
     mail_from: str = "authz@localhost"  # From: and envelope sender of every message
     max_body_bytes: int = 1 << 20  # a larger request body is refused (413) before it is read
+    read_deadline_ms: int = 5000  # a request (line, headers, body) must arrive within this (api/worker.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             smtp_port=_positive_int(env, "AUTHZ_SMTP_PORT", cls.smtp_port),
             mail_from=env.get("AUTHZ_MAIL_FROM", cls.mail_from),
             max_body_bytes=_positive_int(env, "AUTHZ_MAX_BODY_BYTES", cls.max_body_bytes),
+            read_deadline_ms=_positive_int(env, "AUTHZ_READ_DEADLINE_MS", cls.read_deadline_ms),
         )
 
 

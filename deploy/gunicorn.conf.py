@@ -10,7 +10,8 @@ import tempfile
 wsgi_app = "api.app:get_app()"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("AUTHZ_WORKERS", "2"))
-worker_class = "sync"
+# gunicorn's sync worker with a deadline on reading each request (api/worker.py).
+worker_class = "api.worker.ReadDeadlineWorker"
 timeout = 30
 graceful_timeout = 10
 accesslog = os.environ.get("AUTHZ_ACCESS_LOG") or None  # "-" for stdout; off by default for speed

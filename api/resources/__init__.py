@@ -23,11 +23,7 @@ class Resource:
 
     def __init__(self, service: Service):
         self.service = service
-
-    @property
-    def body_limit(self) -> int:
-        """The largest request body accepted, in bytes."""
-        return self.service.settings.max_body_bytes
+        self.body_limit = service.settings.max_body_bytes  # the largest request body accepted, in bytes
 
 
 # What the responders of each kind of route may answer besides their success.

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from authz.contract.common import ActionId, ChangeSeq, LoginId, Role, SiteNumber, identifiers_accepted
+from models.identifiers import is_acceptable
 
 MAX_BATCH = 1000
 
@@ -32,7 +33,9 @@ class CheckRequest(Struct, forbid_unknown_fields=True, frozen=True):
     min_change_seq: ChangeSeq | None = None
 
     def __post_init__(self) -> None:
-        identifiers_accepted(self, "user", "site")
+        # Decoded on every check: the rule is asked directly, the explaining helper only on a refusal.
+        if not (is_acceptable(self.user) and is_acceptable(self.site)):
+            identifiers_accepted(self, "user", "site")
 
 
 class BatchItem(Struct, forbid_unknown_fields=True, frozen=True):
@@ -43,7 +46,9 @@ class BatchItem(Struct, forbid_unknown_fields=True, frozen=True):
     action: ActionId
 
     def __post_init__(self) -> None:
-        identifiers_accepted(self, "user", "site")
+        # Decoded on every check: the rule is asked directly, the explaining helper only on a refusal.
+        if not (is_acceptable(self.user) and is_acceptable(self.site)):
+            identifiers_accepted(self, "user", "site")
 
 
 class BatchCheckRequest(Struct, forbid_unknown_fields=True, frozen=True):

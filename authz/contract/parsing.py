@@ -82,8 +82,7 @@ def _record_refusal(value: Any, kind: type[DomainRecord]) -> DomainError:
     return RuleViolation(problems[0][1] + more, field=problems[0][0])
 
 
-def encode(value: Any) -> bytes:
-    return _ENCODER.encode(value)
+encode = _ENCODER.encode  # a value of the contract as JSON bytes (bound: one call per answer)
 
 
 def refusal(message: str, kind: Any, *, field: str | None = None) -> DomainError:

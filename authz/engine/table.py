@@ -71,7 +71,8 @@ class DecisionTable:
         application = self._action_application.get(action)
         if application is None:
             return Verdict(False, Reason("not_permitted_for_role", role=role))
-        return self.verdict(role, action, levels.get(application) or self._lowest[application])
+        level = levels.get(application) or self._lowest[application]
+        return self._cells.get((role, action, level)) or self.verdict(role, action, level)
 
     def verdict(self, role: str, action: str, level: str) -> Verdict:
         """The cell for a member in ROLE holding LEVEL of ACTION's application."""

@@ -53,7 +53,8 @@ class DecisionService:
     def check(self, request: CheckRequest) -> Decision:
         """The hot path: no wrapper call, the same classification inline."""
         table = self._rt.policy.table  # one policy version for the whole answer
-        _known_action(table, request.action)
+        if table.application_of(request.action) is None:
+            _known_action(table, request.action)  # raises, naming the field
         try:
             seq = self._rt.feed.refresh(request.min_change_seq)
             return self._rt.point.decide(table, request, seq)

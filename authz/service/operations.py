@@ -15,6 +15,7 @@ from authz.contract.actors import CLI_OPERATOR
 from authz.contract.audit import AuditEntry
 from authz.service.operation import operation
 from authz.service.runtime import Runtime
+from models.errors import DRIVER_ERRORS, classify
 from models.schema import Site
 
 
@@ -24,14 +25,17 @@ class CallerService:
     def __init__(self, runtime: Runtime):
         self._rt = runtime
 
-    @operation
     def authenticate(self, authorization: str | None) -> Caller:
         """The caller of an `Authorization` header, or Unauthenticated. Also where a
         worker catches up with policy files and the change log (at most once per
-        interval), before anything of the request is decided."""
-        self._rt.policy.maybe_reload()
-        self._rt.feed.refresh()
-        return self._rt.keys.verify(authorization)
+        interval), before anything of the request is decided. On every request:
+        classified inline, not through @operation's extra call."""
+        try:
+            self._rt.policy.maybe_reload()
+            self._rt.feed.refresh()
+            return self._rt.keys.verify(authorization)
+        except DRIVER_ERRORS as error:
+            raise classify(error) from error
 
     @operation
     def create_key(self, name: str, scope: str, actor: str = CLI_OPERATOR.audit_name) -> tuple[str, KeyInfo]:

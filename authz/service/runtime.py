@@ -85,12 +85,10 @@ class LivePolicy:
         self._reloader = PolicyReloader(settings.policy_dir, state_dir, settings.policy_poll_ms / 1000, apply=self._use)
         self.table: DecisionTable = self._reloader.start()
         log.info("policy %s active (from %s)", self.table.version, self._reloader.active_source)
+        self.maybe_reload = self._reloader.maybe_reload  # on every request: one call, not two
 
     def _use(self, table: DecisionTable) -> None:
         self.table = table  # one reference assignment: requests see the old or the new table whole
-
-    def maybe_reload(self) -> None:
-        self._reloader.maybe_reload()
 
     def reload(self, trigger: str) -> Attempt:
         return self._reloader.reload(trigger)
