@@ -29,6 +29,11 @@ STATUS = {
 RETRY_AFTER_SECONDS = 1
 
 
+def ask_to_retry(resp: falcon.Response) -> None:
+    """Tell the client when to try again (a 503: the database is unavailable)."""
+    resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
+
+
 def _answer(resp: falcon.Response, status: str, body: Error) -> None:
     resp.status = status
     resp.data = encode(body)
@@ -49,7 +54,10 @@ def domain_error(req: falcon.Request, resp: falcon.Response, exc: errors.DomainE
 
 def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError, params: Any) -> None:
     """The database refused a conflicting write (409), or cannot serve now (503:
-    never a decision, retry later; the storage layer reconnects next time)."""
+    never a decision, retry after Retry-After; the storage layer has dropped the
+    connection and reconnects on the next request). "Nothing was decided", not
+    "nothing was changed": a connection lost while a COMMIT was under way leaves
+    the client unable to know whether it took effect (README: Errors)."""
     if isinstance(exc, StoreConflict):
         _answer(resp, falcon.HTTP_409, Error("conflict", "the change conflicts with another one; try again"))
         return
@@ -60,12 +68,8 @@ def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError,
         getattr(req.context, "request_id", "-"),
         exc,
     )
-    resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
-    _answer(
-        resp,
-        falcon.HTTP_503,
-        Error("unavailable", "the database is unavailable; nothing was decided or changed; try again"),
-    )
+    ask_to_retry(resp)
+    _answer(resp, falcon.HTTP_503, Error("unavailable", "the database is unavailable; nothing was decided; try again"))
 
 
 def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:

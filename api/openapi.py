@@ -29,6 +29,11 @@ _ACTING = {
     "key acts as itself). " + LOGIN_ID_DESCRIPTION,
 }
 
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
 
 def build_document(routes: Iterable[tuple[str, Any]], policy: PolicyDescription) -> dict[str, Any]:
     """The document for ROUTES ((uri template, resource) pairs) under POLICY."""
@@ -115,6 +120,8 @@ def _responses(spec: Endpoint) -> dict[str, Any]:
     for status, value in sorted(spec.errors.items()):
         description, kind = value if isinstance(value, tuple) else (value, Error)
         responses[str(status)] = {"description": description, "content": {"application/json": {"schema": _ref(kind)}}}
+        if status == 503:
+            responses[str(status)]["headers"] = {"Retry-After": _RETRY_AFTER}
     return responses
 
 

@@ -29,6 +29,9 @@ class Settings:
     mail_from: str = "authz@localhost"  # From: and envelope sender of every message
     max_body_bytes: int = 1 << 20  # a larger request body is refused (413) before it is read
     read_deadline_ms: int = 5000  # a request (line, headers, body) must arrive within this (api/worker.py)
+    # How long a statement waits for a lock another connection holds (SQLite's write
+    # lock; PostgreSQL's row, table and advisory locks) before the request answers 503.
+    db_lock_timeout_ms: int = 2000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             mail_from=env.get("AUTHZ_MAIL_FROM", cls.mail_from),
             max_body_bytes=_positive_int(env, "AUTHZ_MAX_BODY_BYTES", cls.max_body_bytes),
             read_deadline_ms=_positive_int(env, "AUTHZ_READ_DEADLINE_MS", cls.read_deadline_ms),
+            db_lock_timeout_ms=_positive_int(env, "AUTHZ_DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
         )
 
 

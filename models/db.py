@@ -7,16 +7,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
 
 from models.errors import classified
 
 db = DatabaseProxy()
 
+# How long a statement waits for a lock another connection holds before the
+# database gives up (AUTHZ_DB_LOCK_TIMEOUT_MS): a request held up by a long
+# writer (an import, another process) answers 503 then, not after a client or
+# gunicorn has given up on it.
+LOCK_TIMEOUT_MS = 2000
+# How long connecting to PostgreSQL may take (libpq's connect_timeout, in
+# seconds; a `connect_timeout` in the URL wins): a server that accepts but never
+# answers, or an address that drops packets, answers 503 then.
+PG_CONNECT_TIMEOUT_S = 5
+
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
     "foreign_keys": 1,
-    "busy_timeout": 10_000,  # ms a writer waits for the lock before failing
+    "busy_timeout": LOCK_TIMEOUT_MS,  # ms a writer waits for the write lock; open_database sets it
     "synchronous": "normal",  # safe with WAL; fsync at checkpoints
     # 8 MiB of pages per connection (default 2): at 1M memberships an uncached
     # check then reads 1.2 pages from the OS instead of 1.7 (16 MiB: 0.9). Memory
@@ -25,17 +35,31 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str) -> Database:
-    """Bind the models to the database at URL (sqlite:///path or postgresql://...)."""
-    options = {}
+def open_database(url: str, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> Database:
+    """Bind the models to the database at URL (sqlite:///path or postgresql://...).
+    A statement waits at most LOCK_TIMEOUT_MS for a lock another connection holds,
+    then fails (StoreUnavailable once classified)."""
+    options: dict = {}
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        options["pragmas"] = SQLITE_PRAGMAS
+        options["pragmas"] = {**SQLITE_PRAGMAS, "busy_timeout": lock_timeout_ms}
+        options["timeout"] = lock_timeout_ms / 1000  # the driver's own busy wait, before the pragmas apply
+    elif url.startswith("postgres"):
+        options.update(_postgres_timeouts(parse(url), lock_timeout_ms))
     database = connect(url, **options)
     db.initialize(database)
     return database
+
+
+def _postgres_timeouts(given: dict, lock_timeout_ms: int) -> dict:
+    """libpq connection parameters bounding the waits (URL parameters kept)."""
+    lock = f"-c lock_timeout={lock_timeout_ms}"
+    return {
+        "connect_timeout": given.get("connect_timeout", PG_CONNECT_TIMEOUT_S),
+        "options": f"{given['options']} {lock}" if given.get("options") else lock,
+    }
 
 
 def is_postgres(database: Database | DatabaseProxy = db) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
-from models.db import SQLITE_PRAGMAS, db
+from models.db import LOCK_TIMEOUT_MS, SQLITE_PRAGMAS, db
 from models.errors import DRIVER_ERRORS, classify
 
 SqlForParam = Callable[[str], str]  # the SQL, given the driver's parameter mark
@@ -50,8 +50,14 @@ def database_rows(sql_for_param: SqlForParam, params: tuple) -> list[tuple]:
 
 
 class ReadSnapshot:
-    def __init__(self, idle: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        idle: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+    ):
         self._idle = idle
+        self._lock_timeout_ms = lock_timeout_ms  # as peewee's connection (models.db.open_database)
         self._clock = clock
         self._lock = threading.Lock()  # the reader and the idle thread share the connection
         self._connection: sqlite3.Connection | None = None
@@ -106,9 +112,11 @@ class ReadSnapshot:
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: the module opens no transactions; this class does.
         assert self._path is not None  # only a file database gets a snapshot (_decide)
-        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        for name in ("busy_timeout", "cache_size"):
-            connection.execute(f"PRAGMA {name} = {SQLITE_PRAGMAS[name]}")
+        connection = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=self._lock_timeout_ms / 1000
+        )
+        connection.execute(f"PRAGMA busy_timeout = {self._lock_timeout_ms}")
+        connection.execute(f"PRAGMA cache_size = {SQLITE_PRAGMAS['cache_size']}")
         connection.execute("PRAGMA query_only = 1")
         self._connection = connection
         if self._janitor is None:

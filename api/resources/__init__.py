@@ -5,7 +5,8 @@ A resource declares `scopes` (the API key scopes that may call it) or `public`.
 Under the admin scope the acting person comes from the X-Acting-User header;
 under the operator scope the key itself acts, trusted with every action.
 
-May import: api.endpoint, authz.service and authz.contract."""
+May import: api.endpoint, api.errors (to ask a client to retry), authz.service
+and authz.contract."""
 
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ class Resource:
 
 
 # What the responders of each kind of route may answer besides their success.
-AUTH_ERRORS = {401: "Missing, unknown or revoked API key", 403: "The key's scope may not call this route"}
-STORE_ERRORS = {503: "The database is unavailable: nothing was decided or changed; retry after Retry-After"}
+STORE_ERRORS = {503: "The database is unavailable: nothing was decided; retry after Retry-After seconds"}
+# Keys are read from the database (and the change log with them), so any route
+# that authenticates may also find it unavailable.
+AUTH_ERRORS = {
+    401: "Missing, unknown or revoked API key",
+    403: "The key's scope may not call this route",
+    **STORE_ERRORS,
+}
 BODY_ERRORS = {
     400: "Malformed request (the field is named)",
     413: "The body is larger than the limit",

@@ -9,6 +9,7 @@ import falcon
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.endpoint import endpoint
+from api.errors import ask_to_retry
 from api.resources import ALL_SCOPES, AUTH_ERRORS, Resource
 from authz.contract.policy import Health as HealthBody
 from authz.contract.policy import PolicyDescription, Readiness, ReloadResult
@@ -64,6 +65,7 @@ class Ready(Resource):
         report = self.service.policy.readiness()
         if not report.ready:
             resp.status = falcon.HTTP_503
+            ask_to_retry(resp)
         return report
 
 

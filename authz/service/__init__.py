@@ -52,11 +52,11 @@ class Service:
     def start(cls, settings: Settings) -> Service:
         """A server worker's service: the database opened, the policy loaded and hot
         reloaded (PolicyInvalid if it is bad and there is no last good one)."""
-        open_database(settings.database_url)
+        open_database(settings.database_url, settings.db_lock_timeout_ms)
         return cls(Runtime(settings, LivePolicy(settings)))
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
         """A command's service: the database opened, the policy accepted once."""
-        open_database(settings.database_url)
+        open_database(settings.database_url, settings.db_lock_timeout_ms)
         return cls(Runtime(settings, FixedPolicy(settings.policy_dir)))

@@ -5,6 +5,7 @@ the rules."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from authz.accounts import access_requests, contacts, members, people, site_audit, sites
@@ -65,8 +66,12 @@ class MemberService:
 
     @operation
     def export_csv(self, actor: Actor, site: str) -> Iterator[bytes]:
-        """Authorized now; the rows stream as the caller reads them."""
-        return _classified(members.export_csv(self._rt.table, actor, site))
+        """Authorized now, and the first rows read now, so a database that fails
+        before the answer starts fails the operation (a 503, not a broken file);
+        the other rows stream as the caller reads them."""
+        chunks = members.export_csv(self._rt.table, actor, site)
+        first = next(chunks)  # the header line and the first batch of rows
+        return _classified(itertools.chain((first,), chunks))
 
     @operation
     def user_check(self, actor: Actor, site: str, login_id: str) -> UserCheck:
@@ -179,7 +184,10 @@ class SiteAuditService:
 
 
 def _classified(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """CHUNKS, with a database failure while streaming classified like any other."""
+    """CHUNKS, with a database failure while streaming classified like any other.
+    The status and headers are sent by then, so the failure cannot become a 503:
+    the server ends the connection without the chunked body's last chunk, and
+    the client sees a transfer cut short, never a complete-looking file."""
     try:
         yield from chunks
     except DRIVER_ERRORS as error:

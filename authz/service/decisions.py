@@ -55,14 +55,8 @@ class DecisionService:
         table = self._rt.policy.table  # one policy version for the whole answer
         if table.application_of(request.action) is None:
             _known_action(table, request.action)  # raises, naming the field
-        feed = self._rt.feed
         try:
-            # Authentication caught up with the change log a moment ago: ask again only for a newer seq.
-            seq = (
-                feed.seq
-                if request.min_change_seq is None and feed.seq is not None
-                else feed.refresh(request.min_change_seq)
-            )
+            seq = self._rt.feed.refresh(request.min_change_seq)
             return self._rt.point.decide(table, request, seq)
         except DRIVER_ERRORS as error:
             raise classify(error) from error

@@ -120,7 +120,7 @@ class Runtime:
     def __init__(self, settings: Settings, policy: ActivePolicy):
         self.settings = settings
         self.policy = policy
-        self.snapshot = ReadSnapshot()
+        self.snapshot = ReadSnapshot(lock_timeout_ms=settings.db_lock_timeout_ms)
         self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000)
         self.members = MemberCache(
             partial(directory.fetch_member, rows=self.snapshot.rows),

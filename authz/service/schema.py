@@ -10,6 +10,6 @@ from models.errors import classified
 
 def migrate(settings: Settings, target: str | None = None) -> list[str]:
     """Apply (or undo) migrations up (down) to TARGET, default the latest; the steps taken."""
-    open_database(settings.database_url)
+    open_database(settings.database_url, settings.db_lock_timeout_ms)
     with classified():
         return migrations.migrate(target)

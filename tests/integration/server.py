@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from email.message import Message
 from pathlib import Path
 
 
@@ -24,15 +25,22 @@ def free_port() -> int:
 
 def call(base: str, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, bytes]:
     """(status, body) of one HTTP request; never raises for an HTTP error status."""
+    status, _, raw = exchange(base, method, path, body, headers)
+    return status, raw
+
+
+def exchange(base: str, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, Message, bytes]:
+    """(status, headers (looked up by any case), body) of one HTTP request; never
+    raises for an HTTP error status."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
         base + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
     )
     try:
         with urllib.request.urlopen(req, timeout=15) as resp:
-            return resp.status, resp.read()
+            return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        return exc.code, exc.headers, exc.read()
 
 
 def wait_until(condition, what: str, deadline_s: float = 30.0, log: Path | None = None):
@@ -56,6 +64,9 @@ class Server:
 
     def call(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, bytes]:
         return call(self.base, method, path, body, headers)
+
+    def exchange(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, Message, bytes]:
+        return exchange(self.base, method, path, body, headers)
 
     def hang_up(self) -> None:
         """SIGHUP to the gunicorn master: it restarts every worker gracefully."""
