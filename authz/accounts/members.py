@@ -27,10 +27,9 @@ from authz.contract.members import (
 )
 from authz.engine.table import DecisionTable
 from authz.errors import Conflict, RuleViolation
-from models.db import write_transaction
 from models.directory import record_change
 from models.identifiers import login_key
-from models.schema import Membership, Person
+from models.schema import Membership, Person, Site
 
 DETAIL_FIELDS = ("email", "first_name", "last_name", "phone")
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
@@ -82,10 +81,16 @@ def get_member(table: DecisionTable, actor: Actor, site_number: str, login_id: s
 
 def export_csv(table: DecisionTable, actor: Actor, site_number: str) -> Iterator[bytes]:
     """The complete user list as spreadsheet-safe CSV, streamed. Authorization
-    happens now; rows are read as the caller consumes them. Who downloaded the
-    list, when and how many rows is audited once the stream ends (also when the
-    reader stops early: then `complete` is false)."""
-    site = run(table, actor, site_number, "export_users", lambda authority: authority.site, writes=False)
+    happens now, and so does the audit record of the download (who, when, how
+    many rows): a list of who has access leaves only when its download is on
+    record. The rows are read as the caller consumes them."""
+
+    def work(authority: Authority) -> Site:
+        rows = Membership.select().where(Membership.site == authority.site).count()
+        trail.record(actor.audit_name, "export_users", site_number=site_number, after={"rows": rows})
+        return authority.site
+
+    site = run(table, actor, site_number, "export_users", work)
     apps = list(table.catalogue.applications)
     header = ["login_id", "first_name", "last_name", "email", "role", *apps, "added_at", "added_by"]
 
@@ -96,26 +101,13 @@ def export_csv(table: DecisionTable, actor: Actor, site_number: str) -> Iterator
         query = (
             Membership.select(Membership, Person).join(Person).where(Membership.site == site).order_by(Person.login_key)
         )
-        sent, complete = 0, False
-        try:
-            batch: list[Membership] = []
-            for member in query.iterator():
-                batch.append(member)
-                if len(batch) == 500:
-                    yield _csv_batch(table, batch, writer, buffer)
-                    sent += len(batch)
-                    batch = []
-            yield _csv_batch(table, batch, writer, buffer)
-            sent += len(batch)
-            complete = True
-        finally:
-            with write_transaction():
-                trail.record(
-                    actor.audit_name,
-                    "export_users",
-                    site_number=site_number,
-                    after={"rows": sent, "complete": complete},
-                )
+        batch: list[Membership] = []
+        for member in query.iterator():
+            batch.append(member)
+            if len(batch) == 500:
+                yield _csv_batch(table, batch, writer, buffer)
+                batch = []
+        yield _csv_batch(table, batch, writer, buffer)
 
     return rows()
 

@@ -96,7 +96,8 @@ def calls(to_grant: int, to_deny: int, contact_id: int) -> dict[tuple[str, str],
             },
             "write",
         ),
-        ("/v1/sites/{site}/members.csv", "GET"): Call("/v1/sites/1001/members.csv", "admin"),
+        # A download of who has access is on record before the list leaves: a write.
+        ("/v1/sites/{site}/members.csv", "GET"): Call("/v1/sites/1001/members.csv", "admin", uses="write"),
         ("/v1/sites/{site}/members/{login_id}", "GET"): Call(f"/v1/sites/1001/members/{DANA}", "admin"),
         ("/v1/sites/{site}/members/{login_id}", "PATCH"): Call(
             f"/v1/sites/1001/members/{DANA}", "admin", {"levels": {"entitlements": "view"}}, "write"
