@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from authz.cli.common import whole_number
 from authz.config import Settings
-from authz.errors import PolicyInvalid
+from authz.errors import PolicyInvalid, Problem
 
 if TYPE_CHECKING:
     from authz.service.authoring import AuthoringService
@@ -21,20 +21,24 @@ def _authoring() -> AuthoringService:
     return AuthoringService()
 
 
+def _where(directory: Path, problem: Problem) -> str:
+    """PROBLEM as `DIR/file:line: message` (or `DIR/file: message` where no line exists)."""
+    place = Path(directory) / problem.source
+    return f"{place}:{problem.line}: {problem.message}" if problem.line else f"{place}: {problem.message}"
+
+
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 for a valid policy; otherwise 1, every problem as file:line: message."""
+    """Exit 0 for a policy the service would accept (it compiles, its suites pass and
+    exercise every rule); otherwise 1, every problem as file:line: message."""
     directory = args.dir or settings.policy_dir
     try:
-        table = _authoring().validate(directory)
+        table, report = _authoring().validate(directory)
     except PolicyInvalid as exc:
         for problem in exc.problems:
-            print(
-                f"{Path(directory) / problem.source}:{problem.line}: {problem.message}"
-                if problem.line
-                else f"{Path(directory) / problem.source}: {problem.message}"
-            )
+            print(_where(directory, problem))
         print(f"{len(exc.problems)} problem(s) found")
         return 1
+    print(report.summary())
     print(f"policy {table.version} is valid")
     return 0
 
@@ -47,14 +51,13 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
         report = _authoring().test(directory)
     except PolicyInvalid as exc:
         for problem in exc.problems:
-            where = f"{directory / problem.source}:{problem.line}" if problem.line else f"{directory / problem.source}"
-            print(f"{where}: {problem.message}")
+            print(_where(directory, problem))
         print(f"{len(exc.problems)} problem(s) found; no test was run")
         return 2
     for failure in report.failures:
-        print(failure)
+        print(_where(directory, failure))
     for rule in report.uncovered:
-        print(f"not covered: {rule}")
+        print(f"not covered: {directory / rule.source}: {rule.text}")
     print(report.summary())
     if report.coverage < args.min_coverage:
         print(f"rule coverage {report.coverage:.1f}% is below the required {args.min_coverage:g}%")

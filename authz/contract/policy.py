@@ -28,6 +28,8 @@ class PolicyApplication(Struct):
     id: str
     label: str
     holders: list[str]
+    # Account management (DOMAIN.md): never held by a plain user, whatever the files say.
+    account_management: bool
     levels: list[PolicyLevel]  # lowest first
     actions: list[PolicyAction]
 

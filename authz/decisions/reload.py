@@ -26,7 +26,7 @@ from pathlib import Path
 
 from prometheus_client import Counter
 
-from authz.engine.acceptance import accept_policy
+from authz.engine.acceptance import PolicyFiles, accept_policy, read_policy_dir
 from authz.engine.compiler import compile_policy
 from authz.engine.table import DecisionTable
 from authz.errors import PolicyInvalid
@@ -83,9 +83,10 @@ class PolicyReloader:
     def start(self) -> DecisionTable:
         """The policy to boot with: the configured one if it passes, else the last
         good snapshot (the failure is kept and reported); with neither, raise."""
-        self._seen = self._fingerprint()
+        files = read_policy_dir(self._policy_dir)
+        self._seen = self._fingerprint(files)
         try:
-            table = accept_policy(self._policy_dir)
+            table = accept_policy(self._policy_dir, files)
         except PolicyInvalid as exc:
             snapshot = self._last_good()
             if snapshot is None:
@@ -106,18 +107,20 @@ class PolicyReloader:
         if now < self._next_check:
             return
         self._next_check = now + self._interval
-        seen = self._fingerprint()
+        files = read_policy_dir(self._policy_dir)
+        seen = self._fingerprint(files)
         if seen != self._seen:
             self._seen = seen
-            self.reload("policy files changed")
+            self.reload("policy files changed", files)
 
     def request_reload_everywhere(self) -> None:
         """Make every worker of this server reload on its next check."""
         (self._state / _REQUEST_FILE).write_text(now_iso())
 
-    def reload(self, trigger: str) -> Attempt:
+    def reload(self, trigger: str, files: PolicyFiles | None = None) -> Attempt:
+        """Judge the policy directory (FILES, if already read) and swap it in if it passes."""
         try:
-            table = accept_policy(self._policy_dir)
+            table = accept_policy(self._policy_dir, files)
         except PolicyInvalid as exc:
             attempt = Attempt(now_iso(), trigger, False, None, tuple(str(p) for p in exc.problems))
             RELOADS.labels("refused").inc()
@@ -125,7 +128,9 @@ class PolicyReloader:
         else:
             attempt = Attempt(now_iso(), trigger, True, table.version, ())
             RELOADS.labels("applied").inc()
-            if table.version != self.active.version:
+            # Same version as a snapshot served since a refused start: the same
+            # decisions, but now from the configured files, and the status must say so.
+            if table.version != self.active.version or self.active_source != "configured":
                 self._snapshot(table)
                 self._activate(table, "configured")
                 log.info("policy %s now active (%s)", table.version, trigger)
@@ -175,18 +180,16 @@ class PolicyReloader:
         }
         _write_atomically(folder / f"{os.getpid()}.json", json.dumps(status))
 
-    def _fingerprint(self) -> str:
-        """A hash of the policy files, the suites and the reload request. Contents,
-        not mtimes: two writes within one clock tick must not look the same."""
-        digest = hashlib.sha256()
-        paths = sorted(p for p in self._policy_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        for path in [*paths, self._state / _REQUEST_FILE]:
-            digest.update(str(path).encode() + b"\0")
-            try:
-                digest.update(path.read_bytes() + b"\0")
-            except FileNotFoundError:  # removed while we looked: the next look will see it
-                digest.update(b"missing\0")
-        return digest.hexdigest()
+    def _fingerprint(self, files: PolicyFiles) -> str:
+        """A hash of the bytes judged (policy files and suites) and of the reload
+        request. Contents, not mtimes: two writes within one clock tick must not look
+        the same. Hashing what was judged, not the directory as it is a moment later,
+        means a directory rewritten during a read is judged again on the next look."""
+        try:
+            request = (self._state / _REQUEST_FILE).read_bytes()
+        except FileNotFoundError:
+            request = b""
+        return hashlib.sha256(files.fingerprint().encode() + b"\0" + request).hexdigest()
 
     def _snapshot(self, table: DecisionTable) -> None:
         """Keep a copy of a good policy so a restarting worker can fall back to it:

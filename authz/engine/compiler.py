@@ -15,6 +15,7 @@ from authz.engine.catalogue import CATALOGUE_FILE, Catalogue, load_catalogue
 from authz.engine.source import PolicySource, read_policy_files, read_policy_source
 from authz.engine.table import Cell, DecisionTable, Verdict
 from authz.engine.validation import PolicyStructure, validate
+from authz.errors import PolicyInvalid
 
 
 class _RulesAdapter(Adapter):
@@ -30,16 +31,39 @@ class _RulesAdapter(Adapter):
 
 
 def compile_policy(policy_dir: Path | str) -> DecisionTable:
-    """Raise PolicyInvalid (every problem, with file and line) or return the table."""
-    policy_dir = Path(policy_dir)
-    files = read_policy_files(policy_dir)
-    catalogue = load_catalogue(files[CATALOGUE_FILE])
-    source = read_policy_source(policy_dir, files)
+    """Raise PolicyInvalid (every problem, with file and line) or return the table.
+    This is the policy alone: a policy is accepted for service only with its suites
+    (authz/engine/acceptance.py)."""
+    return compile_files(Path(policy_dir), read_policy_files(Path(policy_dir)))
+
+
+def compile_files(policy_dir: Path, files: dict[str, bytes | None]) -> DecisionTable:
+    """compile_policy, from the bytes of its files as already read (read_policy_files)."""
+    catalogue, source = _read(policy_dir, files)
     structure = validate(source, catalogue)
     model = casbin.Enforcer.new_model(text=source.model_text)
     enforcer = casbin.Enforcer(model, _RulesAdapter(source))
     cells = _ask_every_cell(enforcer, source, catalogue, structure)
     return DecisionTable(source.version, catalogue, structure, cells, rules=source.rules, source_files=files)
+
+
+def _read(policy_dir: Path, files: dict[str, bytes | None]) -> tuple[Catalogue, PolicySource]:
+    """The catalogue and the rules; PolicyInvalid with the problems of both if either
+    cannot be read (the rules are judged against the catalogue only once both can)."""
+    problems = []
+    catalogue: Catalogue | None = None
+    source: PolicySource | None = None
+    try:
+        catalogue = load_catalogue(files[CATALOGUE_FILE])
+    except PolicyInvalid as exc:
+        problems.extend(exc.problems)
+    try:
+        source = read_policy_source(policy_dir, files)
+    except PolicyInvalid as exc:
+        problems.extend(exc.problems)
+    if catalogue is None or source is None:
+        raise PolicyInvalid("policy", problems + list(source.problems if source else ()))
+    return catalogue, source
 
 
 def _ask_every_cell(

@@ -8,20 +8,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import casbin
-
 from authz.engine.catalogue import CATALOGUE_FILE
+from authz.engine.model import MODEL_FILE, check_model
+from authz.engine.text import decode, invisible_character, lines_of, quoted
 from authz.errors import PolicyInvalid, Problem
 
-MODEL_FILE = "model.conf"
 RULES_FILE = "policy.csv"
 END_MARKER = "# end-of-policy"
 
-# The shape of model.conf that the rest of the engine relies on: the table, the
-# level orders and the explanations all assume this matcher and an allow-only effect.
-EXPECTED_FIELDS = {"p": ("role", "level", "act"), "g": ("_", "_"), "g2": ("_", "_")}
-EXPECTED_MATCHER = "g(r_role, p_role) && g2(r_level, p_level) && r_act == p_act"
-EXPECTED_EFFECT = "some(where (p_eft == allow))"
+# The fields each kind of rule has, as model.conf defines them (authz/engine/model.py).
+RULE_FIELDS = {"p": ("role", "level", "act"), "g": ("_", "_"), "g2": ("_", "_")}
 # A field is a plain identifier (levels: application:level). Anything else
 # (wildcards, regex, function calls, quotes) is not something the model expects.
 _PLAIN_FIELD = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
@@ -48,7 +44,8 @@ class PolicySource:
     model_text: str
     rules: tuple[Rule, ...]  # the lines that parsed
     version: str
-    problems: tuple[Problem, ...]  # lines that did not parse, a missing end marker
+    problems: tuple[Problem, ...]  # lines that did not parse
+    refused_names: frozenset[str] = frozenset()  # every field of those lines
 
     def of_kind(self, kind: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.kind == kind]
@@ -77,102 +74,92 @@ def policy_version(files: dict[str, bytes | None]) -> str:
     return digest.hexdigest()[:16]
 
 
-def decode(files: dict[str, bytes | None], name: str, problems: list[Problem]) -> str:
+def read_policy_source(policy_dir: Path, files: dict[str, bytes | None]) -> PolicySource:
+    """Model and rules from FILES. Raise PolicyInvalid if a file is missing, not
+    UTF-8, empty or cut short, or the model is not the expected one; otherwise keep
+    the lines that parse and list those that don't, so that validation can report
+    every problem in one pass."""
+    fatal: list[Problem] = []
+    model_text = _text(files, MODEL_FILE, fatal)
+    if model_text is not None:
+        fatal.extend(check_model(model_text))
+    rules_text = _text(files, RULES_FILE, fatal)
+    problems: list[Problem] = []
+    rules: list[Rule] = []
+    refused: set[str] = set()
+    if rules_text is not None:
+        lines = lines_of(rules_text)
+        whole = _whole_file_problem(lines)
+        if whole is not None:
+            fatal.append(whole)
+        else:
+            rules = _parse_rules(lines, problems, refused)
+    if fatal:
+        raise PolicyInvalid("policy", fatal + problems)
+    return PolicySource(
+        policy_dir, model_text or "", tuple(rules), policy_version(files), tuple(problems), frozenset(refused)
+    )
+
+
+def _text(files: dict[str, bytes | None], name: str, problems: list[Problem]) -> str | None:
     data = files[name]
     if data is None:
         problems.append(Problem(name, None, "file not found"))
-        return ""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(name, None, f"not UTF-8 text: {exc}"))
-        return ""
+        return None
+    text = decode(name, data)
+    if isinstance(text, Problem):
+        problems.append(text)
+        return None
+    return text
 
 
-def read_policy_source(policy_dir: Path, files: dict[str, bytes | None]) -> PolicySource:
-    """Model and rules from FILES. Raise PolicyInvalid if a file is missing or the
-    model is unusable; otherwise keep the lines that parse and list those that
-    don't, so that validation can report every problem in one pass."""
-    problems: list[Problem] = []
-    model_text = decode(files, MODEL_FILE, problems)
-    rules_text = decode(files, RULES_FILE, problems)
-    if problems:
-        raise PolicyInvalid("policy", problems)
-    problems.extend(_check_model(model_text))
-    if problems:
-        raise PolicyInvalid("policy", problems)
-    rules = _parse_rules(rules_text, problems)
-    return PolicySource(policy_dir, model_text, tuple(rules), policy_version(files), tuple(problems))
-
-
-def _check_model(model_text: str) -> list[Problem]:
-    try:
-        model = casbin.Enforcer.new_model(text=model_text)
-    except Exception as exc:  # casbin raises bare exceptions for a bad model
-        return [Problem(MODEL_FILE, None, f"Casbin cannot read the model: {exc}")]
-    problems = []
-    for kind, expected in EXPECTED_FIELDS.items():
-        section = "p" if kind == "p" else "g"
-        assertion = model.model.get(section, {}).get(kind)
-        if assertion is None:
-            problems.append(Problem(MODEL_FILE, None, f"the model must define '{kind}'"))
-        elif kind == "p" and tuple(t.split("_", 1)[1] for t in assertion.tokens) != expected:
-            problems.append(Problem(MODEL_FILE, None, "policy_definition must be 'p = role, level, act'"))
-        elif kind != "p" and len(assertion.tokens) != len(expected):
-            problems.append(Problem(MODEL_FILE, None, f"'{kind}' must relate two names ('{kind} = _, _')"))
-    matcher = " ".join(model.model.get("m", {}).get("m").value.split()) if "m" in model.model else ""
-    if matcher != EXPECTED_MATCHER:
-        problems.append(
-            Problem(
-                MODEL_FILE,
-                None,
-                "the matcher must be "
-                "'g(r.role, p.role) && g2(r.level, p.level) && r.act == p.act' "
-                "(other functions or patterns are not part of this model)",
-            )
+def _whole_file_problem(lines: list[str]) -> Problem | None:
+    """The one problem of a file with no rules or cut short; after either, nothing
+    else in it can be judged, so nothing else is reported."""
+    written = [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not any(not line.startswith("#") for _, line in written):
+        what = "the file holds no rules" if written else "the file is empty"
+        return Problem(RULES_FILE, None, f"{what} (a policy needs its rules, then '{END_MARKER}')")
+    last_number, last = written[-1]
+    if last != END_MARKER:
+        return Problem(
+            RULES_FILE, last_number, f"the file does not end with '{END_MARKER}': it may have been cut short"
         )
-    effect = model.model.get("e", {}).get("e")
-    if effect is None or effect.value != EXPECTED_EFFECT:
-        problems.append(
-            Problem(MODEL_FILE, None, "the policy effect must be allow-only: 'e = some(where (p.eft == allow))'")
-        )
-    return problems
+    return None
 
 
-def _parse_rules(text: str, problems: list[Problem]) -> list[Rule]:
+def _parse_rules(lines: list[str], problems: list[Problem], refused: set[str]) -> list[Rule]:
+    """The rules of LINES; a line that is not one goes to PROBLEMS, and its fields
+    to REFUSED (validation does not report again what such a line was about)."""
     rules = []
-    lines = text.splitlines()
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        problem = _line_problem(line)
+        if problem:
+            problems.append(Problem(RULES_FILE, number, problem))
+            refused.update(token.strip() for token in line.split(","))
+            continue
         kind, *fields = [token.strip() for token in line.split(",")]
-        if kind not in EXPECTED_FIELDS:
-            problems.append(Problem(RULES_FILE, number, f"unknown rule type '{kind}' (expected p, g or g2)"))
-            continue
-        expected = len(EXPECTED_FIELDS[kind])
-        if len(fields) != expected:
-            problems.append(Problem(RULES_FILE, number, f"'{kind}' rule needs {expected} fields, found {len(fields)}"))
-            continue
-        bad = [field for field in fields if not _PLAIN_FIELD.match(field)]
-        if bad:
-            problems.append(
-                Problem(
-                    RULES_FILE,
-                    number,
-                    f"'{bad[0]}' is not a plain name: "
-                    "wildcards, patterns and function calls are not part of this model",
-                )
-            )
-            continue
         rules.append(Rule(kind, tuple(fields), number))
-    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
-    if last != END_MARKER:
-        problems.append(
-            Problem(
-                RULES_FILE,
-                len(lines) or None,
-                f"the file does not end with '{END_MARKER}': it may have been cut short",
-            )
-        )
     return rules
+
+
+def _line_problem(line: str) -> str | None:
+    """What keeps LINE from being a rule, or None."""
+    invisible = invisible_character(line)
+    if invisible:
+        return invisible
+    kind, *fields = [token.strip() for token in line.split(",")]
+    if kind not in RULE_FIELDS:
+        return f"unknown rule type {quoted(kind)} (expected p, g or g2)"
+    expected = len(RULE_FIELDS[kind])
+    if len(fields) != expected:
+        return f"'{kind}' rule needs {expected} fields, found {len(fields)}"
+    bad = [field for field in fields if not _PLAIN_FIELD.match(field)]
+    if bad:
+        return (
+            f"{quoted(bad[0])} is not a plain name: wildcards, patterns and function calls are not part of this model"
+        )
+    return None

@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from authz.contract.checks import Reason
 from authz.engine.source import Rule
 from authz.engine.table import DecisionTable, Verdict
+from authz.engine.text import decode
 from authz.errors import PolicyInvalid, Problem
 
 SUITE_GLOB = "*_test.yaml"
@@ -43,6 +44,8 @@ class Case:
     name: str
     principals: tuple[Principal, ...]
     expectations: tuple[Expectation, ...]
+    source: str = ""  # the file as problems name it, e.g. tests/reporting_test.yaml
+    line: int | None = None  # where the case starts
 
     @property
     def id(self) -> str:
@@ -51,7 +54,7 @@ class Case:
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    failures: tuple[str, ...]  # one sentence per expectation that does not hold
+    failures: tuple[Problem, ...]  # one sentence per expectation that does not hold, at its case
     exercised: frozenset[int]  # lines of policy.csv that the expectations which hold exercise
     expectations: int
 
@@ -60,10 +63,10 @@ class CaseOutcome:
 class SuiteReport:
     cases: int
     expectations: int
-    failures: list[str]
+    failures: list[Problem]  # file:line of the case, and a sentence
     covered: int  # rules of policy.csv exercised
     total: int  # rules of policy.csv (p, g and g2 lines)
-    uncovered: list[str]  # "policy.csv:LINE: RULE", in file order
+    uncovered: list[Rule]  # in file order
 
     @property
     def passed(self) -> bool:
@@ -81,14 +84,15 @@ class SuiteReport:
         )
 
 
-def run_suites(table: DecisionTable, suites_dir: Path) -> SuiteReport:
-    """Check every case of every suite in SUITES_DIR against TABLE and measure coverage.
-    Raise PolicyInvalid (every problem, with file and line) if a suite is malformed
-    or there is none."""
-    cases = load_cases(table, Path(suites_dir))
+def run_suites(table: DecisionTable, suites_dir: Path, suites: Mapping[str, bytes | None] | None = None) -> SuiteReport:
+    """Check every case of every suite in SUITES_DIR (or of SUITES, its files as
+    already read: see read_suites) against TABLE and measure coverage. Raise
+    PolicyInvalid (every problem, with file and line) if a suite is malformed or
+    there is none."""
+    cases = load_cases(table, Path(suites_dir), suites)
     outcomes = [run_case(table, case) for case in cases]
     exercised = frozenset().union(*(o.exercised for o in outcomes))
-    uncovered = [f"{rule.source}: {rule.text}" for rule in table.rules if rule.line not in exercised]
+    uncovered = [rule for rule in table.rules if rule.line not in exercised]
     return SuiteReport(
         cases=len(cases),
         expectations=sum(o.expectations for o in outcomes),
@@ -104,7 +108,7 @@ def run_suites(table: DecisionTable, suites_dir: Path) -> SuiteReport:
 
 def run_case(table: DecisionTable, case: Case) -> CaseOutcome:
     """Evaluate every expectation of CASE for each of its principals."""
-    failures: list[str] = []
+    failures: list[Problem] = []
     exercised: set[int] = set()
     for principal in case.principals:
         for expectation in case.expectations:
@@ -118,11 +122,17 @@ def run_case(table: DecisionTable, case: Case) -> CaseOutcome:
     return CaseOutcome(tuple(failures), frozenset(exercised), len(case.principals) * len(case.expectations))
 
 
-def _failure(case: Case, principal: Principal, expectation: Expectation, app: str, level: str, verdict: Verdict) -> str:
+def _failure(
+    case: Case, principal: Principal, expectation: Expectation, app: str, level: str, verdict: Verdict
+) -> Problem:
     reason = verdict.reason
     who = f"{principal.name} ({principal.role}, {app} {reason.level or level})"
     wanted = "allowed" if expectation.allowed else "denied"
-    return f"{case.file}: '{case.name}': {who} was expected to be {wanted} {expectation.action}, but {_why(reason)}"
+    return Problem(
+        case.source or case.file,
+        case.line,
+        f"'{case.name}': {who} was expected to be {wanted} {expectation.action}, but {_why(reason)}",
+    )
 
 
 def _why(reason: Reason) -> str:
@@ -190,22 +200,49 @@ def _level_lines(table: DecisionTable, app: str, low: str, high: str) -> set[int
 # -- loading -----------------------------------------------------------------
 
 
-def load_cases(table: DecisionTable, suites_dir: Path) -> list[Case]:
-    """Every case of every suite in SUITES_DIR, checked against TABLE's catalogue.
-    Raise PolicyInvalid listing every problem, with file and line."""
-    files = sorted(suites_dir.glob(SUITE_GLOB))
-    if not files:
-        raise PolicyInvalid("policy tests", [Problem(suites_dir.name, None, f"no {SUITE_GLOB} suites found")])
+def read_suites(suites_dir: Path) -> dict[str, bytes | None]:
+    """The bytes of every suite in SUITES_DIR, by file name (None: it vanished
+    between listing and reading). A directory that does not exist holds none."""
+    suites: dict[str, bytes | None] = {}
+    for path in sorted(Path(suites_dir).glob(SUITE_GLOB)):
+        try:
+            suites[path.name] = path.read_bytes()
+        except OSError:
+            suites[path.name] = None
+    return suites
+
+
+def load_cases(table: DecisionTable, suites_dir: Path, suites: Mapping[str, bytes | None] | None = None) -> list[Case]:
+    """Every case of every suite in SUITES_DIR (or of SUITES, its files as already
+    read), checked against TABLE's catalogue. Raise PolicyInvalid listing every
+    problem, with file and line."""
+    suites = read_suites(suites_dir) if suites is None else suites
+    folder = Path(suites_dir).name
+    if not suites:
+        raise PolicyInvalid(
+            "policy tests",
+            [
+                Problem(
+                    folder,
+                    None,
+                    f"no {SUITE_GLOB} suites found: a policy is accepted only with suites that exercise every rule",
+                )
+            ],
+        )
     problems: list[Problem] = []
     cases: list[Case] = []
     titles: dict[str, str] = {}
-    for path in files:
-        reader = _SuiteReader(table, f"{suites_dir.name}/{path.name}", path.name, problems)
-        suite_cases = reader.read(path.read_text(encoding="utf-8"))
+    for name, data in sorted(suites.items()):
+        reader = _SuiteReader(table, f"{folder}/{name}", name, problems)
+        text = decode(reader.source, data) if data is not None else Problem(reader.source, None, "cannot be read")
+        if isinstance(text, Problem):
+            problems.append(text)
+            continue
+        suite_cases = reader.read(text)
         if suite_cases and suite_cases[0].suite in titles:
             reader.problem(None, f"suite '{suite_cases[0].suite}' has the same title as {titles[suite_cases[0].suite]}")
         elif suite_cases:
-            titles[suite_cases[0].suite] = path.name
+            titles[suite_cases[0].suite] = name
         cases.extend(suite_cases)
     if problems:
         raise PolicyInvalid("policy tests", problems)
@@ -321,7 +358,7 @@ class _SuiteReader:
         expectations = self.expectations(node, spec, where)
         if name is None or who is None or expectations is None:
             return None
-        return Case(self.file, title, name, who, expectations)
+        return Case(self.file, title, name, who, expectations, self.source, node.start_mark.line + 1)
 
     def case_principals(
         self, node: Node, spec: dict[str, Node], where: str, principals: dict[str, Principal | None]

@@ -124,7 +124,8 @@ class DecisionTable:
             PolicyApplication(
                 id=app.id,
                 label=app.label,
-                holders=sorted(app.holders) if app.holders is not None else sorted(cat.roles),
+                holders=sorted(r for r in cat.roles if cat.may_hold(r, app.id)),
+                account_management=app.account_management,
                 levels=[PolicyLevel(level, app.levels[level]) for level in self.level_order(app.id)],
                 actions=[
                     PolicyAction(

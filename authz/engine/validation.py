@@ -22,18 +22,20 @@ class PolicyStructure:
 
 
 def validate(source: PolicySource, catalogue: Catalogue) -> PolicyStructure:
-    """Check every rule; raise PolicyInvalid listing every problem found."""
+    """Check every rule; raise PolicyInvalid listing every problem found, one per cause."""
     problems: list[Problem] = list(source.problems)
-    inherited_by = _role_hierarchy(source.of_kind("g"), catalogue, problems)
-    level_order = _level_orders(source.of_kind("g2"), catalogue, problems)
+    inherited_by, lower_of = _role_hierarchy(source.of_kind("g"), catalogue, problems)
+    unparsed_apps = {name.partition(":")[0] for name in source.refused_names if ":" in name}
+    level_order = _level_orders(source.of_kind("g2"), catalogue, unparsed_apps, problems)
     orders_known = all(len(level_order[a]) == len(app.levels) for a, app in catalogue.applications.items())
     structure = PolicyStructure(MappingProxyType(level_order), MappingProxyType(inherited_by))
-    kept = _check_permission_rules(source.of_kind("p"), catalogue, structure, problems)
-    _check_every_action_allowed(kept, catalogue, problems)
+    kept, refused = _check_permission_rules(source.of_kind("p"), catalogue, problems)
+    _check_inherited_holding(kept, catalogue, structure, lower_of, problems)
+    _check_every_action_allowed(kept, refused, source.refused_names, catalogue, problems)
     if orders_known:  # shadowing can only be judged against complete level orders
         _check_shadowing(kept, structure, problems)
     if problems:
-        raise PolicyInvalid("policy", problems)
+        raise PolicyInvalid("policy", sorted(problems, key=lambda p: (p.line is None, p.line or 0)))
     return structure
 
 
@@ -41,7 +43,10 @@ def _problem(problems: list[Problem], rule: Rule | None, message: str) -> None:
     problems.append(Problem(RULES_FILE, rule.line if rule else None, message))
 
 
-def _role_hierarchy(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str, frozenset[str]]:
+def _role_hierarchy(
+    rules: list[Rule], catalogue: Catalogue, problems
+) -> tuple[dict[str, frozenset[str]], dict[str, dict[str, Rule]]]:
+    """Role -> the roles that inherit its rules (itself included), and the g rules kept."""
     lower_of: dict[str, dict[str, Rule]] = {role: {} for role in catalogue.roles}  # role -> roles it inherits
     for rule in rules:
         higher, lower = rule.fields
@@ -59,10 +64,11 @@ def _role_hierarchy(rules: list[Rule], catalogue: Catalogue, problems) -> dict[s
             )
         else:
             lower_of[higher][lower] = rule
-    return {
+    inherited_by = {
         role: frozenset(r for r in catalogue.roles if r == role or _inheritance_path(lower_of, r, role))
         for role in catalogue.roles
     }
+    return inherited_by, lower_of
 
 
 def _inheritance_path(lower_of: dict[str, dict[str, Rule]], start: str, goal: str) -> list[Rule] | None:
@@ -76,29 +82,29 @@ def _inheritance_path(lower_of: dict[str, dict[str, Rule]], start: str, goal: st
     return None
 
 
-def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str, tuple[str, ...]]:
+def _level_orders(
+    rules: list[Rule], catalogue: Catalogue, unparsed_apps: set[str], problems
+) -> dict[str, tuple[str, ...]]:
+    """Application -> its levels, lowest first (empty where the g2 lines do not
+    form one order). An application whose order is broken because one of its
+    lines was refused is not reported again: that line is the cause."""
     lower_of: dict[str, dict[str, Rule]] = {app: {} for app in catalogue.applications}
     higher_of: dict[str, dict[str, Rule]] = {app: {} for app in catalogue.applications}
+    refused = set(unparsed_apps)
     for rule in rules:
-        first, second = (_split_level(field, catalogue) for field in rule.fields)
-        if isinstance(first, str):
-            _problem(problems, rule, first)
-            continue
-        if isinstance(second, str):
-            _problem(problems, rule, second)
-            continue
-        (app, higher), (other_app, lower) = first, second
-        wrong = _level_rule_problem(app, higher, other_app, lower, lower_of.get(app, {}), higher_of.get(app, {}))
+        wrong = _level_line_problem(rule, catalogue, lower_of, higher_of)
         if wrong:
             _problem(problems, rule, wrong)
-        else:
-            lower_of[app][higher] = rule
-            higher_of[app][lower] = rule
+            refused.add(rule.fields[0].partition(":")[0])
+            continue
+        (app, higher), (_, lower) = (field.split(":", 1) for field in rule.fields)
+        lower_of[app][higher] = rule
+        higher_of[app][lower] = rule
     orders = {}
     for app_id, application in catalogue.applications.items():
         bottoms = [level for level in application.levels if level not in lower_of[app_id]]
         order = _walk_up(bottoms[0], higher_of[app_id], application.levels) if len(bottoms) == 1 else []
-        if len(order) != len(application.levels):
+        if len(order) != len(application.levels) and app_id not in refused:
             _problem(
                 problems,
                 None,
@@ -107,6 +113,19 @@ def _level_orders(rules: list[Rule], catalogue: Catalogue, problems) -> dict[str
             )
         orders[app_id] = tuple(order)
     return orders
+
+
+def _level_line_problem(
+    rule: Rule, catalogue: Catalogue, lower_of: dict[str, dict[str, Rule]], higher_of: dict[str, dict[str, Rule]]
+) -> str | None:
+    """What is wrong with the g2 line RULE given the lines kept so far, or None."""
+    first, second = (_split_level(field, catalogue) for field in rule.fields)
+    if isinstance(first, str):
+        return first
+    if isinstance(second, str):
+        return second
+    (app, higher), (other_app, lower) = first, second
+    return _level_rule_problem(app, higher, other_app, lower, lower_of.get(app, {}), higher_of.get(app, {}))
 
 
 def _level_rule_problem(
@@ -173,20 +192,22 @@ def _split_level(field: str, catalogue: Catalogue) -> tuple[str, str] | str:
 
 
 def _check_permission_rules(
-    rules: list[Rule], catalogue: Catalogue, structure: PolicyStructure, problems
-) -> list[tuple[Rule, str, str]]:
-    """Check each p rule on its own; return the sound ones as (rule, application, level)."""
-    kept = []
+    rules: list[Rule], catalogue: Catalogue, problems
+) -> tuple[list[tuple[Rule, str, str]], list[Rule]]:
+    """Check each p rule on its own; return the sound ones as (rule, application,
+    level), and the refused ones."""
+    kept, refused = [], []
     for rule in rules:
-        parsed = _permission_rule(rule, catalogue, structure)
+        parsed = _permission_rule(rule, catalogue)
         if isinstance(parsed, str):
             _problem(problems, rule, parsed)
+            refused.append(rule)
         else:
             kept.append((rule, *parsed))
-    return kept
+    return kept, refused
 
 
-def _permission_rule(rule: Rule, catalogue: Catalogue, structure: PolicyStructure) -> tuple[str, str] | str:
+def _permission_rule(rule: Rule, catalogue: Catalogue) -> tuple[str, str] | str:
     """(application, level) of a sound rule, or what is wrong with it."""
     role, level_field, action = rule.fields
     if role not in catalogue.roles:
@@ -199,14 +220,43 @@ def _permission_rule(rule: Rule, catalogue: Catalogue, structure: PolicyStructur
         return f"unknown action '{action}'"
     if catalogue.action_application[action] != app:
         return f"action '{action}' belongs to '{catalogue.action_application[action]}', not '{app}'"
-    barred = sorted(r for r in structure.inherited_by[role] if not catalogue.may_hold(r, app))
-    if barred:
-        return f"this rule would allow role '{barred[0]}', which may not hold '{app}', to {action}"
+    if not catalogue.may_hold(role, app):
+        return f"this rule would allow role '{role}', which may not hold '{app}', to {action}"
     return app, level
 
 
-def _check_every_action_allowed(kept: list[tuple[Rule, str, str]], catalogue: Catalogue, problems) -> None:
-    granted = {rule.fields[2] for rule, _, _ in kept}
+def _check_inherited_holding(
+    kept: list[tuple[Rule, str, str]],
+    catalogue: Catalogue,
+    structure: PolicyStructure,
+    lower_of: dict[str, dict[str, Rule]],
+    problems,
+) -> None:
+    """A role must not inherit, through g lines, rules of an application it may not
+    hold (a plain user inheriting a secondary's account management). The cause is
+    the g line through which it inherits: reported there, once."""
+    reached: dict[Rule, tuple[str, str, set[str]]] = {}  # g line -> (barred role, role inherited, applications)
+    for rule, app, _ in kept:
+        role = rule.fields[0]
+        for barred in sorted(r for r in structure.inherited_by[role] if not catalogue.may_hold(r, app)):
+            path = _inheritance_path(lower_of, barred, role)
+            if path:
+                reached.setdefault(path[0], (barred, role, set()))[2].add(app)
+    for line, (barred, role, apps) in reached.items():
+        _problem(
+            problems,
+            line,
+            f"role '{barred}' would inherit the rules of '{role}' on {', '.join(sorted(apps))}, "
+            f"which '{barred}' may not hold",
+        )
+
+
+def _check_every_action_allowed(
+    kept: list[tuple[Rule, str, str]], refused: list[Rule], unparsed: frozenset[str], catalogue: Catalogue, problems
+) -> None:
+    """An action no rule allows. An action named on a refused line is not reported
+    again: that line's own problem is the cause."""
+    granted = {rule.fields[2] for rule, _, _ in kept} | {rule.fields[2] for rule in refused} | unparsed
     for action in catalogue.action_application:
         if action not in granted:
             _problem(problems, None, f"action '{action}' is allowed by no rule (is the policy incomplete?)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from authz.engine.acceptance import SUITES_DIR
+from authz.engine.acceptance import SUITES_DIR, judge_policy
 from authz.engine.compiler import compile_policy
 from authz.engine.suites import SuiteReport, run_suites
 from authz.engine.table import DecisionTable
@@ -18,9 +18,11 @@ __all__ = ["AuthoringService", "DiffOptions", "ImpactUnavailable", "PolicySource
 
 
 class AuthoringService:
-    def validate(self, policy_dir: Path) -> DecisionTable:
-        """The compiled policy, or PolicyInvalid listing every problem."""
-        return compile_policy(policy_dir)
+    def validate(self, policy_dir: Path) -> tuple[DecisionTable, SuiteReport]:
+        """The policy as the service would accept it (compiled, its suites passing
+        and exercising every rule) with its suites' report, or PolicyInvalid
+        listing every problem."""
+        return judge_policy(policy_dir)
 
     def test(self, policy_dir: Path) -> SuiteReport:
         """Run the suites of POLICY_DIR/tests; PolicyInvalid if the policy or a suite is."""

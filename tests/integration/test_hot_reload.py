@@ -1,8 +1,9 @@
 """Hot reload under load, through real gunicorn: while checks flow, every broken
-policy fixture is laid over the live policy files and refused without changing a
-decision or causing a non-2xx answer; a good change is served by every worker
-within 2 s; a SIGHUP with a broken policy in place restarts the workers on the
-last good policy."""
+policy fixture (its policy files and its suites) is laid over the live policy
+directory and refused without changing a decision or causing a non-2xx answer; a
+good change is served by every worker within 2 s; a SIGHUP with a broken policy
+in place restarts the workers on the last good policy, and once the files are
+good again every worker says it serves the configured policy."""
 
 import json
 import shutil
@@ -15,11 +16,10 @@ from authz.accounts.importer import import_file
 from authz.authn.keys import create_key
 from authz.config import PROJECT_ROOT
 from tests.integration.server import gunicorn, wait_until
-from tests.policies.fixtures import cases, materialise
+from tests.policies.fixtures import cases, lay_over, materialise
 
 pytestmark = pytest.mark.integration
 
-POLICY_FILES = ("policy.csv", "catalogue.yaml", "model.conf")
 CHECKS = [  # (check, the shipped policy's answer)
     ({"user": "carol@acme.example", "site": "1001", "action": "download_software"}, True),
     ({"user": "carol@acme.example", "site": "1001", "action": "request_media"}, False),
@@ -61,11 +61,6 @@ class Traffic:
         self.stop.set()
         for t in self.threads:
             t.join(timeout=30)
-
-
-def lay_over(source_dir, live_dir):
-    for name in POLICY_FILES:
-        shutil.copyfile(source_dir / name, live_dir / name)
 
 
 @pytest.fixture
@@ -124,7 +119,7 @@ def test_broken_policies_are_refused_under_load_and_a_good_one_is_taken(live):
 
 
 def test_a_hangup_with_a_broken_policy_restarts_workers_on_the_last_good_one(live):
-    server, auth, live_dir, good_dir, tmp_path = live  # noqa: RUF059 (good_dir: read by lay_over above)
+    server, auth, live_dir, good_dir, tmp_path = live
     before = workers(server, auth)
     shipped = before[0]["version"]
     with Traffic(server, auth) as traffic:
@@ -140,6 +135,16 @@ def test_a_hangup_with_a_broken_policy_restarts_workers_on_the_last_good_one(liv
             "new workers",
             log=server.log,
         )
-    assert {w["version"] for w in restarted} == {shipped}
-    assert {w["source"] for w in restarted} == {"last good snapshot"}
+        assert {w["version"] for w in restarted} == {shipped}
+        assert {w["source"] for w in restarted} == {"last good snapshot"}
+        lay_over(good_dir, live_dir)  # the very files of the snapshot: the same version
+        wait_until(
+            lambda: all_workers(server, auth, lambda w: w["source"] == "configured" and w["last_attempt_ok"] is True),
+            "every worker to say it serves the configured policy again",
+            log=server.log,
+        )
+    assert {w["version"] for w in workers(server, auth)} == {shipped}
+    status, raw = server.call("GET", "/v1/policy", headers=auth)
+    active = json.loads(raw)["active"]
+    assert status == 200 and (active["version"], active["source"]) == (shipped, "configured")
     assert traffic.bad == []

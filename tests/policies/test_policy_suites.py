@@ -15,7 +15,7 @@ CASES = load_cases(TABLE, SUITES)
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_case(case):
     outcome = run_case(TABLE, case)
-    assert not outcome.failures, "\n".join(outcome.failures)
+    assert not outcome.failures, "\n".join(map(str, outcome.failures))
 
 
 def test_the_suites_exercise_every_rule_of_the_shipped_policy():

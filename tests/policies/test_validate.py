@@ -4,7 +4,17 @@ with exactly the problems its expected.txt lists, and accepts the shipped policy
 import pytest
 
 from authz.cli import main
-from tests.policies.fixtures import BROKEN, SHIPPED, cases, expected_problems, materialise
+from tests.policies.fixtures import (
+    BROKEN,
+    EXPECTED,
+    REMOVE,
+    SHIPPED,
+    SUITES,
+    cases,
+    expected_problems,
+    materialise,
+    removed,
+)
 
 CASES = cases()
 
@@ -40,16 +50,38 @@ def test_every_case_asked_for_has_a_fixture():
         "truncated_policy",
         "missing_end_marker",
         "catalogue_unknown_holder",
+        # the policy gate: suites are mandatory and cover every rule
+        "no_suites",
+        "rule_not_covered",
+        "suite_expectation_fails",
+        # a plain user never holds account management, whatever the files say
+        "user_holds_account_management_via_holders",
+        "user_inherits_account_management",
+        "account_management_unmarked",
+        "catalogue_role_storage_cannot_hold",
+        # every problem at its file:line
+        "not_utf8",
+        "suite_not_utf8",
+        "invisible_character",
+        "model_other_matcher",
+        "catalogue_action_twice",
     } <= set(CASES)
 
 
 def test_a_fixture_holds_only_what_differs_from_the_shipped_policy():
     for case in CASES:
-        overlays = [p for p in (BROKEN / case).iterdir() if p.name != "expected.txt"]
-        assert overlays, f"{case}: no file to lay over the shipped policy"
+        overlays = [p for p in (BROKEN / case).rglob("*") if p.is_file() and p.name not in (EXPECTED, REMOVE)]
+        assert overlays or removed(case), f"{case}: changes nothing of the shipped policy"
         for path in overlays:
-            assert (SHIPPED / path.name).is_file(), f"{case}/{path.name} replaces no file of the shipped policy"
-            assert path.read_bytes() != (SHIPPED / path.name).read_bytes(), f"{case}/{path.name} is the shipped file"
+            relative = path.relative_to(BROKEN / case)
+            if relative.parts[0] == SUITES:
+                assert len(relative.parts) == 2 and path.name.endswith("_test.yaml"), f"{case}/{relative}: not a suite"
+            else:
+                assert (SHIPPED / relative).is_file(), f"{case}/{relative} replaces no file of the shipped policy"
+            shipped = SHIPPED / relative
+            assert not shipped.is_file() or path.read_bytes() != shipped.read_bytes(), f"{case}/{relative} is shipped"
+        for name in removed(case):
+            assert (SHIPPED / name).exists(), f"{case}: removes {name}, which the shipped policy does not have"
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -97,18 +97,30 @@ def test_duplicate_and_shadowed_rules_are_refused(policy_copy):
     ]
 
 
-def test_a_truncated_policy_is_refused(policy_copy):
+def test_a_truncated_policy_is_refused_for_that_alone(policy_copy):
     path = policy_copy / "policy.csv"
     content = lines(path)
-    path.write_text("\n".join(content[: len(content) // 2]) + "\n")
-    problems = refusal(policy_copy)
-    assert any("does not end with '# end-of-policy'" in p for p in problems)
-    assert any("is allowed by no rule (is the policy incomplete?)" in p for p in problems)
+    half = len(content) // 2
+    path.write_text("\n".join(content[:half]) + "\n")
+    last = max(n for n, line in enumerate(content[:half], start=1) if line.strip())
+    # What the cut left undefined (level orders, actions) is not reported: one cause, one message.
+    assert refusal(policy_copy) == [
+        f"policy.csv:{last}: the file does not end with '# end-of-policy': it may have been cut short"
+    ]
 
 
-def test_an_empty_policy_is_refused(policy_copy):
-    (policy_copy / "policy.csv").write_text("")
-    assert any("cut short" in p for p in refusal(policy_copy))
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "policy.csv: the file is empty"),
+        ("\n\n", "policy.csv: the file is empty"),
+        ("# only a comment\n# end-of-policy\n", "policy.csv: the file holds no rules"),
+    ],
+)
+def test_a_policy_without_rules_is_one_problem(policy_copy, text, message):
+    (policy_copy / "policy.csv").write_text(text)
+    [problem] = refusal(policy_copy)
+    assert problem.startswith(message), problem
 
 
 def test_an_action_nobody_may_perform_is_refused(policy_copy):
@@ -163,10 +175,11 @@ def test_a_role_cycle_is_refused(policy_copy):
     assert any("role inheritance has a cycle" in p for p in refusal(policy_copy))
 
 
-def test_a_model_of_another_shape_is_refused(policy_copy):
+def test_a_model_of_another_shape_is_refused_at_its_line(policy_copy):
     path = policy_copy / "model.conf"
     path.write_text(path.read_text().replace("p = role, level, act", "p = sub, obj, act"))
-    assert refusal(policy_copy) == ["model.conf: policy_definition must be 'p = role, level, act'"]
+    number = line_of(path, "p = sub, obj, act")
+    assert refusal(policy_copy) == [f"model.conf:{number}: policy_definition must be 'p = role, level, act'"]
 
 
 def test_a_catalogue_that_is_not_yaml_is_refused(policy_copy):
@@ -208,4 +221,5 @@ def test_role_inheritance_does_not_leak_caps_upward(policy_table):
 def test_a_model_with_another_matcher_or_effect_is_refused(policy_copy, old, new, message):
     path = policy_copy / "model.conf"
     path.write_text(path.read_text().replace(old, new))
-    assert any(message in p for p in refusal(policy_copy))
+    [problem] = refusal(policy_copy)
+    assert problem.startswith(f"model.conf:{line_of(path, new)}: {message}"), problem
