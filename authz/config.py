@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,9 @@ class Settings:
     smtp_port: int = 25
     mail_from: str = "authz@localhost"  # From: and envelope sender of every message
     max_body_bytes: int = 1 << 20  # a larger request body is refused (413) before it is read
+    # The audit trail's HMAC keys, newest first (the first chains new records): secrets,
+    # so never shown. Empty: the public development key (authz/audit/keys.py).
+    audit_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             smtp_port=_positive_int(env, "AUTHZ_SMTP_PORT", cls.smtp_port),
             mail_from=env.get("AUTHZ_MAIL_FROM", cls.mail_from),
             max_body_bytes=_positive_int(env, "AUTHZ_MAX_BODY_BYTES", cls.max_body_bytes),
+            audit_keys=_audit_keys(env),
         )
 
 
@@ -57,3 +61,33 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+AUDIT_KEY_MIN_LENGTH = 32
+_AUDIT_KEY_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _audit_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """AUTHZ_AUDIT_KEY (one key), or AUTHZ_AUDIT_KEY_FILE (a file of keys, one a line,
+    newest first; blank lines and # comments skipped). A variable that is set but
+    unusable stops the process: falling back to the development key would quietly
+    leave the trail unprotected. No message ever shows a key."""
+    key, path = env.get("AUTHZ_AUDIT_KEY"), env.get("AUTHZ_AUDIT_KEY_FILE")
+    if key is not None and path is not None:
+        raise ConfigError("set AUTHZ_AUDIT_KEY or AUTHZ_AUDIT_KEY_FILE, not both")
+    if path is not None:
+        name = "AUTHZ_AUDIT_KEY_FILE"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"{name}: cannot read {path!r} ({type(exc).__name__})") from None
+        keys = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+        if not keys:
+            raise ConfigError(f"{name}: {path!r} holds no key; {_AUDIT_KEY_HINT}")
+    elif key is not None:
+        name, keys = "AUTHZ_AUDIT_KEY", (key.strip(),)
+    else:
+        return ()
+    if any(len(k) < AUDIT_KEY_MIN_LENGTH for k in keys):
+        raise ConfigError(f"{name}: an audit key must be at least {AUDIT_KEY_MIN_LENGTH} characters; {_AUDIT_KEY_HINT}")
+    return keys
