@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -13,7 +12,7 @@ from api import errors, middleware
 from api.decoding import encode
 from api.openapi import build_document
 from api.resources import access_requests, audit, checks, contacts, members, operations, people
-from authz import metrics
+from authz import logs, metrics
 from authz.config import Settings
 from authz.service import Service
 
@@ -91,6 +90,5 @@ def render_metrics() -> bytes:
 def get_app() -> falcon.App:
     """Entry point for gunicorn: settings from the environment."""
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("casbin").setLevel(logging.WARNING)  # it logs every rule at INFO
+    logs.configure(settings.log_level)  # one event a line, control characters escaped
     return create_app(Service.start(settings))

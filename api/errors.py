@@ -12,6 +12,7 @@ import falcon
 from api.decoding import encode
 from authz import errors
 from authz.contract.common import Error
+from authz.printable import printable
 from models.errors import StorageError, StoreConflict
 
 log = logging.getLogger("authz.api")
@@ -63,10 +64,10 @@ def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError,
         return
     log.error(
         "database unavailable on %s %s (request %s): %s",
-        req.method,
-        req.path,
-        getattr(req.context, "request_id", "-"),
-        exc,
+        printable(req.method),
+        printable(req.path),  # decoded from the URL: may hold %0A
+        printable(str(getattr(req.context, "request_id", "-"))),
+        printable(str(exc)),
     )
     ask_to_retry(resp)
     _answer(resp, falcon.HTTP_503, Error("unavailable", "the database is unavailable; nothing was decided; try again"))
@@ -76,7 +77,10 @@ def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception,
     if isinstance(exc, falcon.HTTPError):  # falcon's own (404 route, 405, 413, 415)
         raise exc
     log.exception(
-        "unexpected error on %s %s (request %s)", req.method, req.path, getattr(req.context, "request_id", "-")
+        "unexpected error on %s %s (request %s)",
+        printable(req.method),
+        printable(req.path),  # decoded from the URL: may hold %0A
+        printable(str(getattr(req.context, "request_id", "-"))),
     )
     _answer(resp, falcon.HTTP_500, Error("internal", "internal error; nothing was decided or changed"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,9 @@ class Settings:
     # How long a statement waits for a lock another connection holds (SQLite's write
     # lock; PostgreSQL's row, table and advisory locks) before the request answers 503.
     db_lock_timeout_ms: int = 2000
+    # The audit trail's HMAC keys, newest first (the first chains new records): secrets,
+    # so never shown. Empty: the public development key (authz/audit/keys.py).
+    audit_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
             max_body_bytes=_positive_int(env, "AUTHZ_MAX_BODY_BYTES", cls.max_body_bytes),
             read_deadline_ms=_positive_int(env, "AUTHZ_READ_DEADLINE_MS", cls.read_deadline_ms),
             db_lock_timeout_ms=_positive_int(env, "AUTHZ_DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
+            audit_keys=_audit_keys(env),
         )
 
 
@@ -63,3 +67,33 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+AUDIT_KEY_MIN_LENGTH = 32
+_AUDIT_KEY_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _audit_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """AUTHZ_AUDIT_KEY (one key), or AUTHZ_AUDIT_KEY_FILE (a file of keys, one a line,
+    newest first; blank lines and # comments skipped). A variable that is set but
+    unusable stops the process: falling back to the development key would quietly
+    leave the trail unprotected. No message ever shows a key."""
+    key, path = env.get("AUTHZ_AUDIT_KEY"), env.get("AUTHZ_AUDIT_KEY_FILE")
+    if key is not None and path is not None:
+        raise ConfigError("set AUTHZ_AUDIT_KEY or AUTHZ_AUDIT_KEY_FILE, not both")
+    if path is not None:
+        name = "AUTHZ_AUDIT_KEY_FILE"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"{name}: cannot read {path!r} ({type(exc).__name__})") from None
+        keys = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+        if not keys:
+            raise ConfigError(f"{name}: {path!r} holds no key; {_AUDIT_KEY_HINT}")
+    elif key is not None:
+        name, keys = "AUTHZ_AUDIT_KEY", (key.strip(),)
+    else:
+        return ()
+    if any(len(k) < AUDIT_KEY_MIN_LENGTH for k in keys):
+        raise ConfigError(f"{name}: an audit key must be at least {AUDIT_KEY_MIN_LENGTH} characters; {_AUDIT_KEY_HINT}")
+    return keys

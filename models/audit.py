@@ -25,6 +25,8 @@ class AuditRecord(BaseModel):
     detail = TextField(null=True)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    # The key whose HMAC chained the record (m0008); None: plain sha256, from before keys.
+    key_id = CharField(max_length=32, null=True)
 
 
 class AuditHead(BaseModel):

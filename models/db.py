@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,18 +73,61 @@ def is_sqlite(database: Database | DatabaseProxy = db) -> bool:
     return isinstance(target, SqliteDatabase)
 
 
+# Per thread, as peewee's connections are: for each write_transaction() open now,
+# innermost last, the callbacks waiting for its commit (None: nothing may wait).
+_after_commit = threading.local()
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """A transaction that takes the write lock up front: on SQLite, BEGIN IMMEDIATE,
     so that a count-then-insert cannot interleave with another writer. Inside an
-    open transaction, a savepoint of it. Driver errors leave as models.errors'."""
-    with classified():
-        if is_sqlite() and not db.obj.in_transaction():
-            with db.obj.atomic("IMMEDIATE"):
-                yield
-        else:
-            with db.atomic():
-                yield
+    open transaction, a savepoint of it. Driver errors leave as models.errors'.
+    Runs the callbacks given to after_commit() once the outermost one commits."""
+    levels = _pending_levels()
+    # Within a transaction opened otherwise (db.atomic()), whose commit is not seen
+    # here, nothing may wait for a commit.
+    foreign = levels[-1] is None if levels else db.in_transaction()
+    levels.append(None if foreign else [])
+    try:
+        with classified():
+            if is_sqlite() and not db.obj.in_transaction():
+                with db.obj.atomic("IMMEDIATE"):
+                    yield
+            else:
+                with db.atomic():
+                    yield
+    except BaseException:
+        levels.pop()  # rolled back: what it registered never happened
+        raise
+    callbacks = levels.pop()
+    if not callbacks:
+        return
+    if levels:
+        outer = levels[-1]  # never None here: this level would have been None too
+        if outer is not None:
+            outer.extend(callbacks)  # a savepoint: they wait for the outer commit
+        return
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call CALLBACK after the outermost open write_transaction() commits; never if
+    it rolls back (nor if the savepoint it was registered in does). Outside a
+    write_transaction(), or inside one opened within another kind of transaction,
+    it raises RuntimeError. CALLBACK must not raise."""
+    levels = _pending_levels()
+    if not levels or levels[-1] is None:
+        raise RuntimeError("after_commit() needs a write_transaction() that commits by itself")
+    levels[-1].append(callback)
+
+
+def _pending_levels() -> list[list[Callable[[], None]] | None]:
+    levels = getattr(_after_commit, "levels", None)
+    if levels is None:
+        levels = _after_commit.levels = []
+    return levels
 
 
 @contextmanager

@@ -1,12 +1,18 @@
 """The audit trail: who changed what, on which site, from what to what, and every
-refused administrative attempt. Append-only and hash-chained, so that `verify`
-finds an edited, deleted or inserted record.
+refused administrative attempt. Append-only and chained, so that `verify`
+finds an edited, deleted, inserted or reordered record.
 
-Each record's hash is sha256(prev_hash + canonical JSON of all its fields,
-including seq and time); the first record follows GENESIS_HASH. The newest seq
-and hash are also kept in audit_head, written in the same transaction as the
-record, so that deleting the newest records is found too (the rest of the chain
-would still be intact).
+Each record's hash is an HMAC-SHA256, under a key held outside the database
+(keys.py), of prev_hash followed by the canonical JSON of all its fields,
+including seq, time and the key's id; the first record follows GENESIS_HASH.
+Records from before keys (key_id NULL) were chained with plain sha256 and are
+verified as such. The newest seq and hash are also kept in audit_head, written
+in the same transaction as the record, so deleting the newest records is found
+too, unless whoever deletes them also rolls audit_head back: that truncation
+is found only against something kept outside the database, a checkpoint
+("the chain had reached seq S with hash H": `verify(checkpoint)`), which
+operators take with `authz audit checkpoint` or from the log line each record
+emits on the `authz.audit` logger once its transaction has committed.
 
 Writers are serialised for the length of their transaction (PostgreSQL: an
 advisory lock, taken after the change log's; SQLite: the single write lock of
@@ -15,23 +21,38 @@ here (head + 1), not by a database sequence: a PostgreSQL sequence skips the
 values of rolled-back transactions, and a gap must mean a deleted record. Were
 the lock ever bypassed, the primary key on seq turns a fork into an error.
 
-Limit: the hash is not keyed. Someone who can write the database and who rewrites
-every record from the one they edit onwards, and audit_head, is not detected."""
+Text fields never hold a non-printable character: record() refuses them (they
+come from identifiers that are already refused them), and record_refusal(),
+which records whatever a refused attempt carried, stores them escaped.
+
+Limit: records chained without a secret key (before one was configured, or
+under the public development key) can be rewritten by whoever can write the
+database; verify() says how many there are, and a checkpoint taken since still
+finds the rewrite."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from authz.audit import keys as audit_keys
+from authz.audit.keys import AuditKeys
+from authz.config import ConfigError
 from authz.errors import InvalidInput
+from authz.printable import printable
 from models import locks
 from models.audit import AuditHead, AuditRecord
-from models.db import db, is_postgres, write_transaction
+from models.db import after_commit, db, is_postgres, write_transaction
 from models.schema import utcnow
+
+log = logging.getLogger("authz.audit")  # one JSON line per committed record: the chain, exported
 
 GENESIS_HASH = "0" * 64  # prev_hash of seq 1; equals the seed row of m0002
 OUTCOMES = ("done", "refused")
@@ -71,11 +92,14 @@ def record(
 ) -> AuditRecord:
     """Append one record inside the caller's open transaction and return it.
 
-    Call it from within the transaction that makes the change (opened with
-    models.db.write_transaction()), so the record commits or rolls back with it;
-    outside a transaction it raises RuntimeError. before/after are any
+    Call it from within the transaction that makes the change, opened with
+    models.db.write_transaction(), so the record commits or rolls back with it;
+    elsewhere it raises RuntimeError. before/after are any
     JSON-serialisable values (dicts, lists, str, numbers, datetimes, sets) or None;
-    anything else raises TypeError. Malformed fields raise ValueError.
+    anything else raises TypeError. Malformed fields, and text holding a
+    non-printable character, raise ValueError; a process that lacks the key of
+    the chain's newest record raises ConfigError. Once the transaction commits,
+    the record's line goes to the `authz.audit` log.
 
     From here to the end of the transaction, other audited writers wait (that is
     what keeps the chain linear): call it once the change itself is written."""
@@ -86,13 +110,15 @@ def record(
         _check_text(name, value)
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome must be one of {OUTCOMES}, got {outcome!r}")
-    if detail is not None and not isinstance(detail, str):
-        raise ValueError("audit detail must be text")
+    if detail is not None and (not isinstance(detail, str) or not detail.isprintable()):
+        raise ValueError("audit detail must be text of printable characters")
     # Serialise before taking the lock: a bad value then costs no lock time.
     before_json, after_json = canonical_json(before), canonical_json(after)
+    keys = audit_keys.in_use()
 
     _lock_chain()
     head = _read_head()
+    _check_signing_key(keys, head)
     row = AuditRecord(
         seq=head.seq + 1,
         at=utcnow(),
@@ -101,9 +127,11 @@ def record(
         after=after_json,
         detail=detail,
         prev_hash=head.hash,
+        key_id=keys.signing.key_id,
         **fields,
     )
-    row.hash = record_hash(row)
+    row.hash = record_hash(row, keys)
+    after_commit(lambda: log.info("%s", log_line(row)))  # refused outside a write_transaction()
     row.save(force_insert=True)
     AuditHead.update(seq=row.seq, hash=row.hash).where(AuditHead.id == 1).execute()
     return row
@@ -124,23 +152,24 @@ def record_refusal(
 
     Call it after the change's transaction has ended (typically in an `except`
     outside the `with write_transaction()` block); inside an open transaction the
-    record would roll back with it, so that raises RuntimeError. An over-long
-    SITE_NUMBER or TARGET (the attempt may have been malformed) is cut to fit."""
+    record would roll back with it, so that raises RuntimeError. The attempt may
+    have been malformed: non-printable characters in its text are stored escaped
+    (authz.printable), and an over-long SITE_NUMBER or TARGET is cut to fit."""
     if db.in_transaction():
         raise RuntimeError("audit.record_refusal() must run after the refused change's transaction has ended")
-    # The attempt may itself have been malformed (a 2 kB site number in a URL):
+    # The attempt may itself have been malformed (a 2 kB site number, a newline):
     # recording it must not fail, and DETAIL keeps the whole story.
-    site_number, target = _clip("site_number", site_number), _clip("target", target)
+    site_number, target = _clip("site_number", _escaped(site_number)), _clip("target", _escaped(target))
     with write_transaction():
         return record(
-            actor,
-            action,
+            _escaped(actor),
+            _escaped(action),
             site_number=site_number,
             target=target,
             before=before,
             after=after,
             outcome="refused",
-            detail=detail,
+            detail=_escaped(detail),
         )
 
 
@@ -152,6 +181,12 @@ def _check_text(name: str, value: object) -> None:
         raise ValueError(f"audit {name} must be non-empty text, got {value!r}")
     if len(value) > limit:
         raise ValueError(f"audit {name} is longer than {limit} characters")
+    if not value.isprintable():
+        raise ValueError(f"audit {name} holds a character that is not printable: {printable(value)!r}")
+
+
+def _escaped(value: Any) -> Any:
+    return printable(value) if isinstance(value, str) else value
 
 
 def _clip(name: str, value: str | None) -> str | None:
@@ -182,6 +217,21 @@ def _read_head() -> AuditHead:
     return head
 
 
+def _check_signing_key(keys: AuditKeys, head: AuditHead) -> None:
+    """Fail closed (ConfigError) unless this process's key is at least as new as
+    the newest record's: a replica without the current key would otherwise append
+    records that verify() must call a downgrade."""
+    newest = AuditRecord.select(AuditRecord.key_id).where(AuditRecord.seq == head.seq).first()
+    if newest is None:
+        return  # an empty chain, or its newest record deleted (verify() says so)
+    rank = keys.rank(newest.key_id)
+    if rank is None or rank > keys.signing.rank:
+        raise ConfigError(
+            f"the newest audit record (seq {head.seq}) is chained with key {newest.key_id!r}, newer than this "
+            "process's audit key or unknown to it: configure the current key (AUTHZ_AUDIT_KEY_FILE) here too"
+        )
+
+
 # -- hashing -----------------------------------------------------------------
 
 
@@ -205,10 +255,12 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot record a {type(value).__name__} in the audit trail")
 
 
-def record_hash(row: AuditRecord) -> str:
-    """sha256 hex of ROW's prev_hash followed by the canonical form of all its
-    other fields. Depends only on values that survive a round trip through
-    either database."""
+def record_hash(row: AuditRecord, keys: AuditKeys | None = None) -> str:
+    """The hash of ROW: an HMAC-SHA256, under the key ROW.key_id names (one of
+    KEYS, default: this process's), of its prev_hash followed by the canonical
+    form of all its other fields; for a record from before keys (key_id None),
+    plain sha256 of the same without key_id. Depends only on values that survive
+    a round trip through either database. An unknown key raises LookupError."""
     fields = {
         "seq": row.seq,
         "at": _timestamp(row.at),
@@ -221,9 +273,37 @@ def record_hash(row: AuditRecord) -> str:
         "after": row.after,
         "detail": row.detail,
     }
+    if row.key_id is not None:
+        fields["key_id"] = row.key_id
     # ASCII-only, so the bytes hashed do not depend on any encoding choice.
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256((row.prev_hash + payload).encode("ascii")).hexdigest()
+    message = (row.prev_hash + payload).encode("ascii", "backslashreplace")
+    if row.key_id is None:
+        return hashlib.sha256(message).hexdigest()
+    key = (keys or audit_keys.in_use()).get(row.key_id)
+    if key is None:
+        raise LookupError(f"no audit key {row.key_id!r} here")
+    return key.mac(message)
+
+
+def log_line(row: AuditRecord) -> str:
+    """The line a record leaves in the log: its place in the chain and what it is
+    about, as JSON of ASCII only (every control character escaped), without the
+    people it names or its before and after."""
+    return json.dumps(
+        {
+            "seq": row.seq,
+            "hash": row.hash,
+            "prev_hash": row.prev_hash,
+            "key_id": row.key_id,
+            "at": _iso(row.at),
+            "site": row.site_number,
+            "action": row.action,
+            "outcome": row.outcome,
+        },
+        ensure_ascii=True,
+        separators=(",", ":"),
+    )
 
 
 def _timestamp(value: datetime | str) -> str:
@@ -270,7 +350,7 @@ def as_dict(row: AuditRecord) -> dict:
     """A record as plain data (before/after decoded, time as ISO 8601 UTC)."""
     return {
         "seq": row.seq,
-        "at": row.at.isoformat(timespec="microseconds") + "Z" if isinstance(row.at, datetime) else str(row.at),
+        "at": _iso(row.at),
         "actor": row.actor,
         "site_number": row.site_number,
         "action": row.action,
@@ -280,6 +360,11 @@ def as_dict(row: AuditRecord) -> dict:
         "after": _decode(row.after),
         "detail": row.detail,
     }
+
+
+def _iso(value: datetime | str) -> str:
+    """Time as ISO 8601 UTC with microseconds and a Z (a tampered value: as stored)."""
+    return value.isoformat(timespec="microseconds") + "Z" if isinstance(value, datetime) else str(value)
 
 
 def _decode(text: str | None) -> Any:
@@ -294,13 +379,42 @@ def _decode(text: str | None) -> Any:
 # -- verifying ---------------------------------------------------------------
 
 
+_CHECKPOINT = re.compile(r"(\d{1,18}):([0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What an operator kept outside the database: the chain had reached SEQ, and
+    its record there had hash HASH. Written SEQ:HASH."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        """A checkpoint from its SEQ:HASH form (surrounding space ignored); InvalidInput if malformed."""
+        found = _CHECKPOINT.fullmatch(text.strip())
+        if found is None:
+            shown = printable(text.strip()[:100])
+            raise InvalidInput(f"a checkpoint is SEQ:HASH (64 lowercase hex digits), got {shown!r}", field="checkpoint")
+        return cls(int(found[1]), found[2])
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     """The outcome of walking the chain. When broken, BROKEN_SEQ is the first seq
     found wrong (None when the head itself is missing), KIND one of "edited"
     (contents differ from the hash), "missing" (a gap: records deleted),
-    "relinked" (does not follow its predecessor: inserted or replaced),
-    "head" (audit_head disagrees with the newest record), and REASON says more."""
+    "relinked" (does not follow its predecessor: inserted, replaced or moved),
+    "head" (audit_head disagrees with the newest record), "key" (chained with a
+    key this process does not hold: cannot be verified), "downgraded" (chained
+    with an older key, or none, than the record before it: rewritten without the
+    current key), "diverged" (differs from the checkpoint at its seq),
+    "truncated" (ends before the checkpoint's seq), and REASON says more.
+    WARNINGS name what the walk cannot vouch for."""
 
     ok: bool
     records: int  # records read
@@ -308,34 +422,87 @@ class VerifyReport:
     broken_seq: int | None = None
     kind: str | None = None
     reason: str | None = None
+    head_hash: str | None = None
+    checkpoint: Checkpoint | None = None  # the one the chain was held against
+    warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit trail intact: {self.records} records, head seq {self.head_seq}"
+            reached = f", checkpoint seq {self.checkpoint.seq} matched" if self.checkpoint else ""
+            return f"audit trail intact: {self.records} records, head seq {self.head_seq}{reached}"
         where = f"seq {self.broken_seq}" if self.broken_seq is not None else "the chain head"
         return f"audit trail BROKEN at {where} ({self.kind}): {self.reason}"
 
+    @property
+    def head(self) -> Checkpoint | None:
+        """The head as a checkpoint to keep elsewhere (meaningful when OK)."""
+        if self.head_seq is None or self.head_hash is None:
+            return None
+        return Checkpoint(self.head_seq, self.head_hash)
 
-def verify() -> VerifyReport:
+
+@dataclass
+class _Walked:
+    """How far the walk got: the last record that checked out."""
+
+    records: int = 0
+    seq: int = 0
+    hash: str = GENESIS_HASH
+    rank: int = audit_keys.UNKEYED_RANK
+    unkeyed: int = 0  # records chained without a secret key (always the first ones)
+
+
+def verify(checkpoint: Checkpoint | None = None) -> VerifyReport:
     """Walk the whole chain in seq order and report the first break found, then
-    compare the newest record with audit_head. Reads one consistent snapshot, so
-    writers running meanwhile cannot cause a false alarm."""
+    compare the newest record with audit_head and, given a CHECKPOINT, check the
+    chain still reaches it unchanged. Reads one consistent snapshot, so writers
+    running meanwhile cannot cause a false alarm."""
+    keys = audit_keys.in_use()
     with _snapshot():
         head = AuditHead.get_or_none(AuditHead.id == 1)
-        head_seq = head.seq if head else None
-        count, last_seq, last_hash = 0, 0, GENESIS_HASH
+        walked = _Walked()
         for row in _walk():
-            count += 1
-            broken = _check_link(row, last_seq, last_hash)
+            walked.records += 1
+            broken = _check_link(row, walked, keys) or _check_against(checkpoint, row)
             if broken:
-                return VerifyReport(False, count, head_seq, *broken)
-            last_seq, last_hash = row.seq, row.hash
+                return _report(walked, head, checkpoint, keys, broken)
+            walked.seq, walked.hash, walked.rank = row.seq, row.hash, keys.rank(row.key_id) or walked.rank
+            if not keys.is_secret(row.key_id):
+                walked.unkeyed += 1
         if head is None:
-            return VerifyReport(False, count, None, None, "head", "audit_head has no row")
-        broken = _check_head(head, last_seq, last_hash)
-        if broken:
-            return VerifyReport(False, count, head_seq, *broken)
-        return VerifyReport(True, count, head_seq)
+            return _report(walked, None, checkpoint, keys, (None, "head", "audit_head has no row"))
+        broken = _check_head(head, walked.seq, walked.hash) or _check_reached(checkpoint, walked)
+        return _report(walked, head, checkpoint, keys, broken)
+
+
+def _report(
+    walked: _Walked,
+    head: AuditHead | None,
+    checkpoint: Checkpoint | None,
+    keys: AuditKeys,
+    broken: tuple[int | None, str, str] | None,
+) -> VerifyReport:
+    warnings = []
+    if keys.is_development:
+        warnings.append(audit_keys.DEVELOPMENT_WARNING)
+    if walked.unkeyed:
+        warnings.append(
+            f"records 1..{walked.unkeyed} are chained without a secret key (from before one was configured, "
+            "or under the development key): whoever can write the database could have rewritten them "
+            "undetected, unless a checkpoint taken since is given"
+        )
+    broken_seq, kind, reason = broken or (None, None, None)
+    return VerifyReport(
+        broken is None,
+        walked.records,
+        head.seq if head else None,
+        broken_seq,
+        kind,
+        reason,
+        head_hash=head.hash if head else None,
+        checkpoint=checkpoint,
+        warnings=tuple(warnings),
+    )
 
 
 def _snapshot():
@@ -361,17 +528,45 @@ def _walk() -> Iterator[AuditRecord]:
         after = rows[-1].seq
 
 
-def _check_link(row: AuditRecord, last_seq: int, last_hash: str) -> tuple[int, str, str] | None:
-    """(broken seq, kind, reason) if ROW does not validly follow (LAST_SEQ, LAST_HASH)."""
-    expected = last_seq + 1
+def _check_link(row: AuditRecord, walked: _Walked, keys: AuditKeys) -> tuple[int, str, str] | None:
+    """(broken seq, kind, reason) if ROW does not validly follow the last record WALKED."""
+    expected = walked.seq + 1
     if row.seq != expected:
         missing = str(expected) if row.seq == expected + 1 else f"{expected}..{row.seq - 1}"
-        return expected, "missing", f"record(s) {missing} missing: seq {last_seq} is followed by {row.seq}"
-    if record_hash(row) != row.hash:
+        return expected, "missing", f"record(s) {missing} missing: seq {walked.seq} is followed by {row.seq}"
+    rank = keys.rank(row.key_id)
+    if rank is None:
+        return row.seq, "key", f"chained with audit key {row.key_id!r}, which is not configured here: cannot verify"
+    if rank < walked.rank:
+        return row.seq, "downgraded", "chained with an older key (or none) than the record before it: rewritten"
+    if not _same(record_hash(row, keys), row.hash):
         return row.seq, "edited", "the record's contents do not match its hash"
-    if row.prev_hash != last_hash:
-        previous = f"seq {last_seq}" if last_seq else "the start of the chain"
+    if not _same(row.prev_hash, walked.hash):
+        previous = f"seq {walked.seq}" if walked.seq else "the start of the chain"
         return row.seq, "relinked", f"prev_hash does not match {previous}: a record was inserted or replaced"
+    return None
+
+
+def _check_against(checkpoint: Checkpoint | None, row: AuditRecord) -> tuple[int, str, str] | None:
+    """(broken seq, kind, reason) if ROW is the CHECKPOINT's record and differs from it."""
+    if checkpoint is None or row.seq != checkpoint.seq or _same(row.hash, checkpoint.hash):
+        return None
+    return row.seq, "diverged", f"the record differs from the checkpoint {checkpoint}: the chain was rewritten"
+
+
+def _check_reached(checkpoint: Checkpoint | None, walked: _Walked) -> tuple[int, str, str] | None:
+    """(broken seq, kind, reason) if the chain WALKED ends before the CHECKPOINT."""
+    if checkpoint is None:
+        return None
+    if checkpoint.seq == 0 and not _same(checkpoint.hash, GENESIS_HASH):
+        return 0, "diverged", f"the checkpoint {checkpoint} names no record of any chain"
+    if checkpoint.seq > walked.seq:
+        return (
+            walked.seq + 1,
+            "truncated",
+            f"the chain ends at seq {walked.seq}, but had reached seq {checkpoint.seq} (checkpoint): "
+            "newest records deleted",
+        )
     return None
 
 
@@ -389,6 +584,11 @@ def _check_head(head: AuditHead, last_seq: int, last_hash: str) -> tuple[int, st
                 f"(seq {head.seq}): written around authz.audit, or the head was rewound"
             ),
         )
-    if head.hash != last_hash:
+    if not _same(head.hash, last_hash):
         return last_seq, "head", "the newest record's hash differs from the chain head's: it was replaced"
     return None
+
+
+def _same(a: str, b: str) -> bool:
+    """Equal, compared in constant time (any text: a tampered value may not be ASCII)."""
+    return hmac.compare_digest(str(a).encode(), str(b).encode())

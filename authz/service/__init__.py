@@ -12,6 +12,9 @@ accounts, audit, authn, policy_tools), models, and the shared modules."""
 
 from __future__ import annotations
 
+import logging
+
+from authz.audit import keys as audit_keys
 from authz.config import Settings
 from authz.service.accounts import (
     AccessRequestService,
@@ -53,10 +56,14 @@ class Service:
         """A server worker's service: the database opened, the policy loaded and hot
         reloaded (PolicyInvalid if it is bad and there is no last good one)."""
         open_database(settings.database_url, settings.db_lock_timeout_ms)
+        audit_keys.install(audit_keys.AuditKeys(settings.audit_keys))
+        if not settings.audit_keys:
+            logging.getLogger("authz.audit").warning("%s", audit_keys.DEVELOPMENT_WARNING)
         return cls(Runtime(settings, LivePolicy(settings)))
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
         """A command's service: the database opened, the policy accepted once."""
         open_database(settings.database_url, settings.db_lock_timeout_ms)
+        audit_keys.install(audit_keys.AuditKeys(settings.audit_keys))
         return cls(Runtime(settings, FixedPolicy(settings.policy_dir)))

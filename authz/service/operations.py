@@ -91,8 +91,11 @@ class AuditService:
     """The whole trail, for operators (a site's own trail: SiteAuditService)."""
 
     @operation
-    def verify(self) -> trail.VerifyReport:
-        return trail.verify()
+    def verify(self, checkpoint: str | None = None) -> trail.VerifyReport:
+        """Walk the chain; CHECKPOINT (SEQ:HASH, kept outside the database) must
+        still be on it. A malformed CHECKPOINT is InvalidInput. The report's head
+        is the next checkpoint to keep."""
+        return trail.verify(trail.Checkpoint.parse(checkpoint) if checkpoint is not None else None)
 
     @operation
     def records(self, site: str | None, limit: int, before: int | None) -> list[AuditEntry]:

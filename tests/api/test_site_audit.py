@@ -60,3 +60,33 @@ def test_another_site_is_not_found(client, acting_as, demo):
     missing = client.simulate_get("/v1/sites/4040/audit", headers=acting_as("bob@acme.example"))
     assert other.status_code == missing.status_code == 404
     assert other.json["error"] == missing.json["error"] == "not_found"
+
+
+def test_a_newline_in_the_path_is_refused_before_anything_is_recorded(client, acting_as, demo):
+    from models.audit import AuditHead
+
+    head = AuditHead.get().seq
+    for method, path in (
+        ("GET", "/v1/sites/1001%0AINFO%20forged/members"),
+        ("DELETE", "/v1/sites/1001/members/carol%0Ax@acme.example"),
+    ):
+        resp = client.simulate_request(method, path, headers=acting_as("carol@acme.example"))
+        assert resp.status_code == 400 and "not printable" in resp.json["message"]
+    assert AuditHead.get().seq == head
+
+
+def test_the_json_trail_escapes_what_a_record_holds(client, acting_as, demo):
+    """Even a record holding raw control characters (stored before they were refused)
+    reaches the caller as JSON, where they are escapes: no raw byte below 0x20."""
+    from models.audit import AuditRecord
+    from models.db import db
+
+    change_carol(client, acting_as, "none")
+    newest = AuditRecord.select().where(AuditRecord.site_number == "1001").order_by(AuditRecord.seq.desc()).first()
+    db.execute_sql(
+        f"UPDATE audit_record SET detail = {db.obj.param} WHERE seq = {db.obj.param}", ("a\nb\x1b[2J\u2028", newest.seq)
+    )
+    resp = client.simulate_get("/v1/sites/1001/audit", headers=acting_as("alice@acme.example"))
+    assert resp.status_code == 200
+    assert not any(byte < 0x20 for byte in resp.content)
+    assert resp.json["records"][0]["detail"] == "a\nb\x1b[2J\u2028"

@@ -1,14 +1,18 @@
-"""The audit trail: append-only, hash-chained, verified end to end, on SQLite and
-PostgreSQL. Tampering is done with raw SQL, as someone with database access would."""
+"""The audit trail: append-only, chained with an HMAC under a key held outside the
+database, verified end to end, on SQLite and PostgreSQL. Tampering is done with
+raw SQL, as someone with database access (and without the key) would."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 import threading
 from datetime import datetime
 
 import pytest
 
+from authz.audit import keys as audit_keys
 from authz.audit import trail
 from authz.errors import Forbidden, InvalidInput
 from models import locks
@@ -16,36 +20,15 @@ from models.audit import AuditHead, AuditRecord
 from models.db import db, write_transaction
 from models.directory import record_change
 from models.schema import ChangeLog, Site
+from tests.authz.audit import chain
+from tests.authz.audit.chain import KEY
 
 
 class Boom(Exception):
     pass
 
 
-def _sql(statement: str, *params) -> None:
-    """Run STATEMENT (written with ? placeholders) outside any transaction."""
-    db.execute_sql(statement.replace("?", db.obj.param), params)
-
-
-def _write(count: int, *, site: str | None = "S1", actor: str = "alice@example.test") -> list[AuditRecord]:
-    rows = []
-    for i in range(count):
-        with write_transaction():
-            rows.append(
-                trail.record(
-                    actor,
-                    "member.update",
-                    site_number=site,
-                    target=f"user{i}@example.test",
-                    before={"role": "user", "levels": {"reporting": "none"}},
-                    after={"role": "secondary", "levels": {"reporting": "view"}},
-                )
-            )
-    return rows
-
-
-def _seqs() -> list[int]:
-    return [row.seq for row in AuditRecord.select(AuditRecord.seq).order_by(AuditRecord.seq)]
+_sql, _write, _seqs = chain.sql, chain.write, chain.seqs
 
 
 # -- a sound chain -------------------------------------------------------------
@@ -72,6 +55,7 @@ def test_chain_of_records_verifies_and_links(database):
     rows = list(AuditRecord.select().order_by(AuditRecord.seq))
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
     assert rows[0].prev_hash == trail.GENESIS_HASH
+    assert {r.key_id for r in rows} == {audit_keys.key_id_of(KEY.encode())}
     assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
     assert len({r.hash for r in rows}) == 6
     assert rows[2].before == '{"city":"Zürich","reviewed":"2024-05-01T12:00:00"}'
@@ -107,6 +91,7 @@ EDITS = [
     ("detail", "nothing happened"),
     ("prev_hash", "f" * 64),
     ("hash", "0" * 64),
+    ("hash", "Ā" * 64),  # not even ASCII: still compared, in constant time
 ]
 
 
@@ -187,10 +172,17 @@ def test_replacing_the_newest_record_consistently_is_found_by_the_head(database)
 
 
 def test_a_record_appended_around_the_module_is_found(database):
+    """Even by someone holding the key: audit_head was not moved."""
     _write(2)
     newest = AuditRecord.get(AuditRecord.seq == 2)
     extra = AuditRecord(
-        seq=3, at=newest.at, actor="mallory@example.test", action="member.add", outcome="done", prev_hash=newest.hash
+        seq=3,
+        at=newest.at,
+        actor="mallory@example.test",
+        action="member.add",
+        outcome="done",
+        prev_hash=newest.hash,
+        key_id=newest.key_id,
     )
     extra.hash = trail.record_hash(extra)
     extra.save(force_insert=True)
@@ -287,6 +279,91 @@ def test_malformed_records_are_refused_and_leave_the_chain_alone(database, kwarg
     with pytest.raises(error), write_transaction():
         trail.record(arguments.pop("actor"), arguments.pop("action"), **arguments)
     assert _seqs() == [1] and trail.verify().ok
+
+
+# -- the log line of each record ----------------------------------------------------
+
+
+def _audit_lines(caplog) -> list[dict]:
+    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "authz.audit"]
+
+
+def test_each_committed_record_leaves_one_json_line_after_its_commit(database, caplog):
+    with caplog.at_level(logging.INFO, logger="authz.audit"):
+        with write_transaction():
+            first = trail.record("alice@example.test", "member.update", site_number="Zürich-1", target="bob@x.test")
+            second = trail.record("alice@example.test", "member.remove", site_number="S1", target="bob@x.test")
+            assert _audit_lines(caplog) == []  # not before the commit
+        refusal = trail.record_refusal("bob@x.test", "view_audit", site_number="S1", detail="not permitted")
+    lines = _audit_lines(caplog)
+    assert [line["seq"] for line in lines] == [1, 2, 3]
+    assert lines[0] == {
+        "seq": 1,
+        "hash": first.hash,
+        "prev_hash": trail.GENESIS_HASH,
+        "key_id": audit_keys.key_id_of(KEY.encode()),
+        "at": first.at.isoformat(timespec="microseconds") + "Z",
+        "site": "Zürich-1",
+        "action": "member.update",
+        "outcome": "done",
+    }
+    assert lines[1]["prev_hash"] == first.hash and lines[2]["prev_hash"] == second.hash
+    assert (lines[2]["hash"], lines[2]["outcome"]) == (refusal.hash, "refused")
+    raw = [r.getMessage() for r in caplog.records if r.name == "authz.audit"]
+    assert raw[0].isascii() and "Z\\u00fcrich-1" in raw[0]  # JSON of ASCII only
+    assert not any(name in " ".join(raw) for name in ("alice@", "bob@", "not permitted"))  # people, details: no
+
+
+def test_a_rolled_back_record_leaves_no_line(database, caplog):
+    with caplog.at_level(logging.INFO, logger="authz.audit"):
+        with pytest.raises(Boom), write_transaction():
+            trail.record("alice@example.test", "member.update", site_number="S1")
+            raise Boom()
+        with write_transaction():
+            with pytest.raises(Boom), write_transaction():  # a savepoint, rolled back alone
+                trail.record("alice@example.test", "member.update", site_number="S1", target="inner")
+                raise Boom()
+            kept = trail.record("alice@example.test", "member.update", site_number="S1", target="outer")
+    assert [(line["seq"], line["hash"]) for line in _audit_lines(caplog)] == [(1, kept.hash)]
+    assert trail.verify().ok
+
+
+# -- control characters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("actor", "alice@example.test\nINFO forged"),
+        ("action", "member.update\r"),
+        ("site_number", "S1\x1b[2J"),
+        ("target", "bob\u2028@example.test"),
+        ("detail", "done\n2026-01-01 INFO authz.audit forged"),
+    ],
+)
+def test_a_record_holding_a_control_character_is_refused(database, field, value):
+    arguments = {"actor": "alice@example.test", "action": "member.update", field: value}
+    with pytest.raises(ValueError, match="printable"), write_transaction():
+        trail.record(arguments.pop("actor"), arguments.pop("action"), **arguments)
+    assert _seqs() == []
+
+
+def test_a_refusal_stores_control_characters_escaped(database, caplog):
+    with caplog.at_level(logging.INFO, logger="authz.audit"):
+        refusal = trail.record_refusal(
+            "alice@example.test",
+            "remove_user",
+            site_number="1001\nINFO forged",
+            target="bob\x1b[31m@example.test",
+            detail="no site '1001\nINFO forged'",
+        )
+    stored = AuditRecord.get(AuditRecord.seq == refusal.seq)
+    assert stored.site_number == "1001\\x0aINFO forged"
+    assert stored.target == "bob\\x1b[31m@example.test"
+    assert stored.detail == "no site '1001\\x0aINFO forged'"
+    assert trail.verify().ok
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "authz.audit"]
+    assert "\n" not in line and json.loads(line)["site"] == "1001\\x0aINFO forged"
 
 
 # -- concurrency -------------------------------------------------------------------
@@ -450,3 +527,35 @@ def test_cli_list_refuses_a_limit_out_of_range(cli):
     assert exit_info.value.code == 2
     code, _, err = cli("audit", "list", "--limit", str(trail.MAX_PAGE + 1))  # the trail's own bound
     assert code == 2 and "limit must be" in err
+
+
+def test_cli_list_shows_a_refused_attempt_with_a_newline_on_one_line(cli, demo):
+    """A refused request through a door that lets a newline reach the service (the
+    command line's --site): recorded escaped, listed on one line."""
+    code, _, err = cli("members", "list", "--site", "1001\nINFO forged", "--as", "carol@acme.example")
+    assert code == 2 and "no site" in err
+    code, out, _ = cli("audit", "list", "--limit", "1")
+    _header, line = out.splitlines()  # one record, one line
+    assert code == 0 and line.split()[0] == str(AuditHead.get().seq)
+    assert "1001\\x0aINFO" in line and "refused" in line and "list_users" in line
+    assert not any(line.startswith("INFO") for line in out.splitlines())
+    assert trail.verify().ok
+
+
+def test_cli_list_escapes_what_an_older_record_holds_raw(cli):
+    """A record stored before control characters were refused (or written around the
+    trail) still cannot break its line: every cell is escaped on output."""
+    _write(1)
+    _sql(
+        "UPDATE audit_record SET actor = ?, target = ?, detail = ? WHERE seq = ?",
+        "mallory\r\n9999 2026-01-01 00:00:00 S1 forged",
+        "t\x1b]0;title\x07",
+        "line one\u2028line two\x85",
+        1,
+    )
+    code, out, _ = cli("audit", "list")
+    assert code == 0 and len(out.splitlines()) == 2
+    row = out.splitlines()[1]
+    assert "mallory\\x0d\\x0a9999" in row and "t\\x1b]0;title\\x07" in row
+    assert "line one\\u2028line two\\x85" in row
+    assert row.isprintable()
