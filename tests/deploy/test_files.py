@@ -32,6 +32,7 @@ READERS = {
     "*.timer": "systemd unit (test_systemd)",
     "*.env.example": "systemd EnvironmentFile (test_systemd, test_settings)",
     "*.md": "documentation",
+    "*.conf.template": "nginx directives (test_nginx)",
 }
 FILES = sorted(p for p in DEPLOY.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
