@@ -28,7 +28,6 @@ AUTH = CONSOLE + "/auth"
 LOGIN, CALLBACK, LOGOUT, SESSION = (f"{AUTH}/{name}" for name in ("login", "callback", "logout", "session"))
 SESSION_COOKIE = "authz_session"
 FLOW_COOKIE = "authz_sign_in"
-FLOW_MAX_AGE_S = 600
 
 
 def signed_in(service: Service, req: falcon.Request) -> SignedIn | None:
@@ -65,7 +64,7 @@ class Login(_BrowserRoute):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """?next=/console/...: where to land once signed in (a console path, else /console/)."""
         start = self.service.sign_in.begin(self._base(req) + CALLBACK, HOME, req.get_param("next"))
-        self._cookie(req, resp, FLOW_COOKIE, start.flow_cookie, AUTH, FLOW_MAX_AGE_S)
+        self._cookie(req, resp, FLOW_COOKIE, start.flow_cookie, AUTH, self.service.sign_in.flow_max_age_s)
         self._redirect(resp, start.location, falcon.HTTP_302)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from authz.authn.sessions import Seal, read_session
-from authz.authn.sign_in import SignInDone, SignInFlow, SignInStart, local_path
+from authz.authn.sign_in import FLOW_MAX_AGE_S, SignInDone, SignInFlow, SignInStart, local_path
 from authz.contract.sessions import SignedIn
 from authz.errors import NotFound
 from authz.service.operation import operation
@@ -23,6 +23,7 @@ class SignInService:
     def __init__(self, runtime: Runtime):
         settings = runtime.settings.identity
         self.session_max_age_s = settings.session_max_age_s
+        self.flow_max_age_s = FLOW_MAX_AGE_S  # from the login redirect to the callback
         self._seal = Seal(settings.session_secrets) if settings.session_secrets else None
         self._flow = (
             SignInFlow(settings, runtime.tokens, self._seal)
