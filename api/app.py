@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from api import errors, middleware
 from api.decoding import encode
 from api.openapi import build_document
-from api.resources import access_requests, audit, checks, contacts, members, operations, people
+from api.resources import access_requests, audit, checks, contacts, members, operations, people, sign_in
 from authz import logs, metrics
 from authz.config import Settings
 from authz.service import Service
@@ -52,6 +52,16 @@ def routes(service: Service) -> list[tuple[str, Any]]:
     return table
 
 
+def browser_routes(service: Service) -> list[tuple[str, Any]]:
+    """Routes for a browser (sign-in for the console): not part of the API's document."""
+    return [
+        (sign_in.LOGIN, sign_in.Login(service)),
+        (sign_in.CALLBACK, sign_in.Callback(service)),
+        (sign_in.LOGOUT, sign_in.Logout(service)),
+        (sign_in.SESSION, sign_in.Session(service)),
+    ]
+
+
 class _Document:
     """The OpenAPI document, built when first asked for under each policy version."""
 
@@ -71,7 +81,7 @@ def create_app(service: Service) -> falcon.App:
     stack: list[Any] = [middleware.RequestTrace(), middleware.Authenticate(service)]
     app = falcon.App(middleware=stack)
     app.req_options.strip_url_path_trailing_slash = True
-    for template, resource in routes(service):
+    for template, resource in routes(service) + browser_routes(service):
         app.add_route(template, resource)
     errors.register(app)
     return app

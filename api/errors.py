@@ -25,6 +25,7 @@ STATUS = {
     errors.NotFound: falcon.HTTP_404,
     errors.Conflict: falcon.HTTP_409,
     errors.RuleViolation: falcon.HTTP_422,
+    errors.ProviderUnavailable: falcon.HTTP_503,
 }
 # How long a client should wait before retrying when the database is unavailable.
 RETRY_AFTER_SECONDS = 1
@@ -48,8 +49,12 @@ def domain_error(req: falcon.Request, resp: falcon.Response, exc: errors.DomainE
         body.field = exc.field
     if isinstance(exc, errors.ProblemsFound):
         body.problems = [str(p) for p in exc.problems]
-    if isinstance(exc, errors.Unauthenticated):
+    if isinstance(exc, errors.InvalidToken):  # the key was good; the person's token was not
+        resp.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+    elif isinstance(exc, errors.Unauthenticated):
         resp.set_header("WWW-Authenticate", "Bearer")
+    if isinstance(exc, errors.ProviderUnavailable):
+        resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
     _answer(resp, status, body)
 
 

@@ -37,9 +37,6 @@ class RequestTrace:
         TALLY.observe(child, time.perf_counter() - req.context.started)
 
 
-ACTING_USER_HEADER = "X-Acting-User"
-
-
 class Authenticate:
     """Resources declare `scopes` (who may call them) or `public = True`."""
 
@@ -57,6 +54,9 @@ class Authenticate:
             )
         req.context.caller = caller
         if caller.scope == "admin":
-            req.context.actor = Actor.person(req.env.get("HTTP_X_ACTING_USER") or "")
+            env = req.env
+            req.context.actor = self._service.callers.acting_person(
+                env.get("HTTP_X_ACTING_USER"), env.get("HTTP_X_ACTING_TOKEN")
+            )
         elif caller.scope == "operator":
             req.context.actor = Actor.operator_key(caller.key_id)

@@ -25,8 +25,19 @@ _ACTING = {
     "name": "X-Acting-User",
     "in": "header",
     "required": False,
-    "description": "Login id of the person acting (required with an admin-scope key; an operator-scope "
-    "key acts as itself). " + LOGIN_ID_DESCRIPTION,
+    "description": "Login id of the person acting (required with an admin-scope key unless X-Acting-Token "
+    "is sent, and refused alone where the service requires a token; an operator-scope key acts as itself). "
+    + LOGIN_ID_DESCRIPTION,
+}
+_ACTING_TOKEN = {
+    "name": "X-Acting-Token",
+    "in": "header",
+    "required": False,
+    "description": "With an admin-scope key: the acting person's OpenID Connect token (a JWT access token "
+    "or ID token of the configured issuer, for this service's audience), which proves who acts; the login "
+    "id is read from its claims. If X-Acting-User is sent too, both must name the same person. Any bad "
+    "token is 401 invalid_token.",
+    "schema": {"type": "string", "maxLength": 16384},
 }
 
 _RETRY_AFTER = {
@@ -107,6 +118,7 @@ def _parameters(path: str, resource: Any, spec: Endpoint, components: dict[str, 
         ]
     if "admin" in resource.scopes:
         parameters.append({**_ACTING, "schema": msgspec.json.schema(LoginId)})
+        parameters.append(_ACTING_TOKEN)
     return parameters
 
 

@@ -4,6 +4,7 @@ of the setting that is wrong. Every setting is documented in the README."""
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class Settings:
     # The audit trail's HMAC keys, newest first (the first chains new records): secrets,
     # so never shown. Empty: the public development key (authz/audit/keys.py).
     audit_keys: tuple[str, ...] = field(default=(), repr=False)
+    identity: IdentitySettings = field(default_factory=lambda: IdentitySettings())  # OpenID Connect, sessions
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -53,10 +55,19 @@ class Settings:
             read_deadline_ms=_positive_int(env, "AUTHZ_READ_DEADLINE_MS", cls.read_deadline_ms),
             db_lock_timeout_ms=_positive_int(env, "AUTHZ_DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
             audit_keys=_audit_keys(env),
+            identity=IdentitySettings.from_env(env),
         )
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _int(env, name, default, minimum=1)
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    return _int(env, name, default, minimum=0)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     raw = env.get(name)
     if raw is None:
         return default
@@ -64,8 +75,8 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be {'positive' if minimum else 'zero or more'}, got {value}")
     return value
 
 
@@ -97,3 +108,118 @@ def _audit_keys(env: Mapping[str, str]) -> tuple[str, ...]:
     if any(len(k) < AUDIT_KEY_MIN_LENGTH for k in keys):
         raise ConfigError(f"{name}: an audit key must be at least {AUDIT_KEY_MIN_LENGTH} characters; {_AUDIT_KEY_HINT}")
     return keys
+
+
+# Signature algorithms a token may use: asymmetric only. "none" and the HMAC family
+# (HS256, ...) are never accepted, so a token cannot be "signed" with the public key.
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """OpenID Connect: the acting person proven by a signed token (X-Acting-Token), and
+    browser sign-in for the console (authorization code + PKCE, a signed session cookie).
+    Off while `issuer` is empty; browser sign-in is on once `client_id` is set too."""
+
+    issuer: str = ""
+    audiences: tuple[str, ...] = ()  # an X-Acting-Token's aud must name one; default: (client_id,)
+    login_claims: tuple[str, ...] = ("preferred_username", "email")  # the first present is the login id
+    leeway_s: int = 60  # clock skew allowed on exp, nbf and iat
+    algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
+    jwks_cache_s: int = 600  # signing keys are fetched again after this long
+    jwks_refresh_min_s: int = 30  # a token with an unknown kid refetches them at most this often
+    require_acting_token: bool = False  # X-Acting-User alone is refused (401)
+    client_id: str = ""
+    client_secret: str = ""
+    public_url: str = ""  # the service's base URL as browsers see it; empty: the request's own
+    session_secrets: tuple[str, ...] = ()  # the first signs cookies, every one verifies them
+    session_max_age_s: int = 8 * 3600
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+    @property
+    def sign_in_enabled(self) -> bool:
+        return bool(self.client_id)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> IdentitySettings:
+        client_id = env.get("AUTHZ_OIDC_CLIENT_ID", "").strip()
+        settings = cls(
+            issuer=_url(env, "AUTHZ_OIDC_ISSUER"),
+            audiences=_names(env, "AUTHZ_OIDC_AUDIENCE") or ((client_id,) if client_id else ()),
+            login_claims=_names(env, "AUTHZ_OIDC_LOGIN_CLAIM") or cls.login_claims,
+            leeway_s=_whole(env, "AUTHZ_OIDC_LEEWAY_S", cls.leeway_s),
+            algorithms=_algorithms(env, "AUTHZ_OIDC_ALGORITHMS") or cls.algorithms,
+            jwks_cache_s=_positive_int(env, "AUTHZ_OIDC_JWKS_CACHE_S", cls.jwks_cache_s),
+            jwks_refresh_min_s=_whole(env, "AUTHZ_OIDC_JWKS_REFRESH_MIN_S", cls.jwks_refresh_min_s),
+            require_acting_token=_flag(env, "AUTHZ_REQUIRE_ACTING_TOKEN"),
+            client_id=client_id,
+            client_secret=env.get("AUTHZ_OIDC_CLIENT_SECRET", ""),
+            public_url=_url(env, "AUTHZ_PUBLIC_URL").rstrip("/"),
+            session_secrets=_names(env, "AUTHZ_SESSION_SECRET"),
+            session_max_age_s=_positive_int(env, "AUTHZ_SESSION_MAX_AGE_S", cls.session_max_age_s),
+        )
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        """Settings that make sense only together."""
+        if not self.issuer:
+            for name, value in (
+                ("AUTHZ_REQUIRE_ACTING_TOKEN", self.require_acting_token),
+                ("AUTHZ_OIDC_CLIENT_ID", self.client_id),
+            ):
+                if value:
+                    raise ConfigError(f"{name} needs AUTHZ_OIDC_ISSUER (the OpenID Connect provider)")
+            return
+        if not self.audiences:
+            raise ConfigError(
+                "AUTHZ_OIDC_ISSUER needs AUTHZ_OIDC_AUDIENCE (or AUTHZ_OIDC_CLIENT_ID): "
+                "the audience an acting person's token must be issued for"
+            )
+        if self.sign_in_enabled:
+            if not self.client_secret:
+                raise ConfigError("AUTHZ_OIDC_CLIENT_ID needs AUTHZ_OIDC_CLIENT_SECRET")
+            if not self.session_secrets:
+                raise ConfigError("AUTHZ_OIDC_CLIENT_ID needs AUTHZ_SESSION_SECRET (signs the session cookie)")
+        if any(len(secret) < 32 for secret in self.session_secrets):
+            raise ConfigError("AUTHZ_SESSION_SECRET: each secret must be at least 32 characters")
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped."""
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _algorithms(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    names = _names(env, name)
+    refused = [alg for alg in names if alg not in ASYMMETRIC_ALGORITHMS]
+    if refused:
+        raise ConfigError(f"{name}: {', '.join(refused)} not accepted (one of: {', '.join(ASYMMETRIC_ALGORITHMS)})")
+    return names
+
+
+def _url(env: Mapping[str, str], name: str) -> str:
+    """An https URL, or http on loopback only (tests, a provider on the same machine): keys
+    fetched over plain http from elsewhere could be swapped on the way."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ""
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme == "https" and parts.hostname:
+        return raw
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return raw
+    raise ConfigError(f"{name} must be an https:// URL (http:// only on loopback), got {raw!r}")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

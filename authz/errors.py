@@ -31,6 +31,19 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class InvalidToken(Unauthenticated):
+    """The acting person's token (X-Acting-Token) or a sign-in did not prove who it names."""
+
+    code = "invalid_token"
+
+
+class ProviderUnavailable(DomainError):
+    """The OpenID Connect provider could not be reached or answered nonsense: nothing
+    was decided (HTTP 503, retry later)."""
+
+    code = "identity_provider_unavailable"
+
+
 class Forbidden(DomainError):
     code = "forbidden"
 

@@ -5,6 +5,7 @@ PostgreSQL runs mandatory: if it is set and the server does not answer, they fai
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -16,13 +17,14 @@ from falcon import testing
 from api.app import create_app
 from authz.authn.keys import create_key
 from authz.cli import main
-from authz.config import PROJECT_ROOT, Settings
+from authz.config import PROJECT_ROOT, IdentitySettings, Settings
 from authz.engine.compiler import compile_policy
 from authz.service import Service
 from models.db import db, is_postgres, open_database
 from models.directory import member_lookup_rows
 from models.migrate import migrate
 from tests import factories
+from tests.support.oidc_provider import DEFAULT_ACCOUNTS, DEFAULT_AUDIENCE, DEFAULT_CLIENT, OidcProvider
 
 POLICY_DIR = PROJECT_ROOT / "policies"
 _PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -193,3 +195,60 @@ def demo(database, policy_table):
 @pytest.fixture
 def make(database, policy_table):
     return factories.Factory(policy_table)
+
+
+# --- OpenID Connect: a real provider on loopback (tests/support/oidc), one per test process ---
+
+# The demo's people, as the provider knows them. Carol has no preferred_username (the login id
+# falls back to her email); Dana's username is her login id, her email another address.
+OIDC_ACCOUNTS = [
+    *DEFAULT_ACCOUNTS,
+    {"sub": "c4r0l", "email": "carol@acme.example", "name": "Carol Chen"},
+    {"sub": "d4n4", "preferred_username": "Dana.Diaz", "email": "dana@consult.example", "name": "Dana Diaz"},
+    {"sub": "m4ll0ry", "preferred_username": "mallory@evil.example", "email": "mallory@evil.example"},
+]
+# The service as the browser sees it in API tests (nothing listens there: a test reads the
+# redirect and calls the app itself), and over TLS for the Secure-cookie tests.
+OIDC_PUBLIC_URL = "http://127.0.0.1:9"
+OIDC_TLS_URL = "https://authz.example"
+OIDC_CLIENT = {
+    **DEFAULT_CLIENT,
+    "redirect_uris": [
+        *DEFAULT_CLIENT["redirect_uris"],
+        f"{OIDC_PUBLIC_URL}/console/auth/callback",
+        f"{OIDC_TLS_URL}/console/auth/callback",
+    ],
+    "post_logout_redirect_uris": [f"{OIDC_PUBLIC_URL}/console/", f"{OIDC_TLS_URL}/console/"],
+}
+SESSION_SECRET = "test-session-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def oidc(tmp_path_factory) -> OidcProvider:
+    with OidcProvider.start(tmp_path_factory.mktemp("oidc"), accounts=OIDC_ACCOUNTS, clients=[OIDC_CLIENT]) as idp:
+        yield idp
+
+
+def identity_settings(idp: OidcProvider, **changes) -> IdentitySettings:
+    """OpenID Connect on, for IDP: access tokens for the API's audience and the console
+    client's ID tokens accepted, browser sign-in as the console client."""
+    identity = IdentitySettings(
+        issuer=idp.issuer,
+        audiences=(DEFAULT_AUDIENCE, OIDC_CLIENT["client_id"]),
+        client_id=OIDC_CLIENT["client_id"],
+        client_secret=OIDC_CLIENT["client_secret"],
+        public_url=OIDC_PUBLIC_URL,
+        session_secrets=(SESSION_SECRET,),
+    )
+    return dataclasses.replace(identity, **changes)
+
+
+@pytest.fixture
+def oidc_app(database, settings, oidc):
+    """oidc_app(**identity changes) -> a TestClient of a service with OpenID Connect on."""
+
+    def build(**changes) -> testing.TestClient:
+        configured = dataclasses.replace(settings, identity=identity_settings(oidc, **changes))
+        return testing.TestClient(create_app(Service.start(configured)))
+
+    return build

@@ -2,7 +2,8 @@
 layer, answer. No SQL, no policy, no table here.
 
 A resource declares `scopes` (the API key scopes that may call it) or `public`.
-Under the admin scope the acting person comes from the X-Acting-User header;
+Under the admin scope the acting person comes from the X-Acting-Token header (a
+signed OpenID Connect token) or the X-Acting-User header (authz/authn/acting.py);
 under the operator scope the key itself acts, trusted with every action.
 
 May import: api.endpoint, api.errors (to ask a client to retry), authz.service
@@ -44,6 +45,10 @@ BODY_ERRORS = {
 ADMIN_ERRORS = {
     **AUTH_ERRORS,
     **STORE_ERRORS,
+    401: "Missing, unknown or revoked API key; or the acting person's token (X-Acting-Token) is not valid, "
+    "names another person than X-Acting-User, or is required and absent",
+    503: "The database, or the identity provider that must verify X-Acting-Token, is unavailable: nothing was "
+    "decided or changed; retry after Retry-After",
     400: "Malformed request or acting person (the field is named)",
     403: "The policy or a rule protecting the site refuses the acting person (or the key's scope)",
     404: "No such site, or the acting person is not a member of it (indistinguishable)",

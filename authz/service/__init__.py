@@ -26,6 +26,7 @@ from authz.service.accounts import (
 )
 from authz.service.authoring import AuthoringService
 from authz.service.decisions import DecisionService, PolicyService
+from authz.service.identity import SignInService
 from authz.service.operations import AuditService, CallerService, DataService, OutboxService
 from authz.service.runtime import FixedPolicy, LivePolicy, Runtime
 from models.db import open_database
@@ -40,6 +41,7 @@ class Service:
         self.decisions = DecisionService(runtime)
         self.policy = PolicyService(runtime)
         self.callers = CallerService(runtime)
+        self.sign_in = SignInService(runtime)
         self.members = MemberService(runtime)
         self.access_requests = AccessRequestService(runtime)
         self.contacts = ContactService(runtime)

@@ -10,8 +10,9 @@ import msgspec
 from authz.accounts import importer, notifications
 from authz.audit import trail
 from authz.authn import keys
+from authz.authn.acting import acting_person
 from authz.authn.keys import Caller, KeyInfo
-from authz.contract.actors import CLI_OPERATOR
+from authz.contract.actors import CLI_OPERATOR, Actor
 from authz.contract.audit import AuditEntry
 from authz.service.operation import operation
 from authz.service.runtime import Runtime
@@ -20,7 +21,8 @@ from models.schema import Site
 
 
 class CallerService:
-    """Who calls: API keys, verified on every request."""
+    """Who calls: API keys, verified on every request; under an admin key, the acting
+    person (a signed token, or the login id the front end names)."""
 
     def __init__(self, runtime: Runtime):
         self._rt = runtime
@@ -36,6 +38,16 @@ class CallerService:
             return self._rt.keys.verify(authorization)
         except DRIVER_ERRORS as error:
             raise classify(error) from error
+
+    @operation
+    def acting_person(self, acting_user: str | None, acting_token: str | None) -> Actor:
+        """The person an admin key acts for, from X-Acting-User and X-Acting-Token (None:
+        not sent); InvalidToken (401) if the token proves nothing, names another person
+        than X-Acting-User, or is required and absent (authz/authn/acting.py)."""
+        identity = self._rt.settings.identity
+        return acting_person(
+            self._rt.tokens, identity.audiences, identity.require_acting_token, acting_user, acting_token
+        )
 
     @operation
     def create_key(self, name: str, scope: str, actor: str = CLI_OPERATOR.audit_name) -> tuple[str, KeyInfo]:

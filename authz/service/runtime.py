@@ -1,5 +1,6 @@
 """What one worker (or one command) holds while it serves: the active policy,
-the change feed, the member cache and the key ring. Built once, never at import."""
+the change feed, the member cache, the key ring and the token verifier (with the
+identity provider's keys). Built once, never at import."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from authz.authn.keys import KeyRing
+from authz.authn.tokens import TokenVerifier
 from authz.config import Settings
 from authz.decisions.freshness import ChangeFeed
 from authz.decisions.member_cache import MemberCache
@@ -128,6 +130,7 @@ class Runtime:
             settings.cache_size,
         )
         self.keys = KeyRing()
+        self.tokens = TokenVerifier.configured(settings.identity)  # None while OpenID Connect is off
         self.feed.subscribe(self.members.on_changes)
         self.feed.subscribe(self.keys.on_changes)
         self.point = DecisionPoint(self.members)

@@ -16,6 +16,7 @@ then the token endpoint. Stdlib only.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -141,27 +142,36 @@ def _b64url(data: bytes) -> str:
 
 
 def _node_ready() -> str:
-    """Path to node, after `npm ci` if node_modules is missing or older than the lock."""
+    """Path to node, after `npm ci` if node_modules is missing or older than the lock.
+    Under an exclusive file lock: pytest-xdist's workers may all get here at once, and
+    one `npm ci` removing node_modules while another installs (or a provider starts)
+    would break both. Whoever waited finds the install done."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         raise OidcProviderError(
             "The test OpenID Connect provider needs Node.js (>= 20) and npm on PATH "
             f"(found node={node}, npm={npm}); it lives in {PROVIDER_DIR}."
         )
+    with open(PROVIDER_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _installed():
+            done = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=PROVIDER_DIR,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise OidcProviderError(f"npm ci failed in {PROVIDER_DIR}:\n{done.stdout}\n{done.stderr}")
+    return node
+
+
+def _installed() -> bool:
     installed = PROVIDER_DIR / "node_modules" / ".package-lock.json"
     lock = PROVIDER_DIR / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=PROVIDER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise OidcProviderError(f"npm ci failed in {PROVIDER_DIR}:\n{done.stdout}\n{done.stderr}")
-    return node
+    return installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime
 
 
 def _read_line(proc: subprocess.Popen, deadline: float) -> bytes:
@@ -302,25 +312,7 @@ class OidcProvider:
                 params["scope"] += f" {api_scope}"
 
         url = f"{self.discovery['authorization_endpoint']}?{urllib.parse.urlencode(params)}"
-        resp = session.request(url)
-        for _ in range(12):  # authorize -> login -> authorize -> consent -> authorize -> client
-            to = (resp.location or "") if resp.status in (302, 303) else ""
-            if to.startswith(redirect_uri):
-                break
-            if to.startswith(self.issuer + "/"):
-                resp = session.request(to)
-                continue
-            form = _Forms(resp.body).forms.get("login") if resp.status == 200 else None
-            if form is None:
-                raise OidcProviderError(f"unexpected {resp.status} from {resp.url}: {resp.body[:800]}")
-            if login is None:
-                raise OidcProviderError("the provider asked for a login (no session)")
-            action = urllib.parse.urljoin(resp.url, form["action"])
-            resp = session.request(action, {**form["fields"], "login": login})
-            login = None  # one attempt: a second login form means the login was refused
-        else:
-            raise OidcProviderError(f"no redirect to {redirect_uri}; last was {resp.url}")
-
+        resp = self.authorize(url, redirect_uri, login, session)
         answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(resp.location).query))
         if "error" in answer:
             raise OidcProviderError(f"authorization failed: {answer}")
@@ -340,6 +332,28 @@ class OidcProvider:
             raise OidcProviderError(f"token endpoint said {resp.status}: {resp.body}")
         return json.loads(resp.body)
 
+    def authorize(self, url: str, redirect_uri: str, login: str | None, session: HttpSession) -> Response:
+        """Follow an authorization request URL as a browser would, through the provider's
+        login form (as `login`; None: `session` is signed in already) and consent, up to
+        the redirect to `redirect_uri` (returned, not followed: it carries code or error)."""
+        resp = session.request(url)
+        for _ in range(12):  # authorize -> login -> authorize -> consent -> authorize -> client
+            to = (resp.location or "") if resp.status in (302, 303) else ""
+            if to.startswith(redirect_uri):
+                return resp
+            if to.startswith(self.issuer + "/"):
+                resp = session.request(to)
+                continue
+            form = _Forms(resp.body).forms.get("login") if resp.status == 200 else None
+            if form is None:
+                raise OidcProviderError(f"unexpected {resp.status} from {resp.url}: {resp.body[:800]}")
+            if login is None:
+                raise OidcProviderError("the provider asked for a login (no session)")
+            action = urllib.parse.urljoin(resp.url, form["action"])
+            resp = session.request(action, {**form["fields"], "login": login})
+            login = None  # one attempt: a second login form means the login was refused
+        raise OidcProviderError(f"no redirect to {redirect_uri}; last was {resp.url}")
+
     def token_for(self, login: str, *, audience: str | None = None, kind: str = "access") -> str:
         """kind='access': a JWT access token whose aud is `audience` (default: the first
         resource). kind='id': an ID token; `audience` then names the client (its aud)."""
@@ -356,6 +370,11 @@ class OidcProvider:
         if post_logout_redirect_uri:
             params["post_logout_redirect_uri"] = post_logout_redirect_uri
         url = f"{self.discovery['end_session_endpoint']}?{urllib.parse.urlencode(params)}"
+        return self.end_session(session, url)
+
+    def end_session(self, session: HttpSession, url: str) -> Response:
+        """Follow an end_session URL (where a client sends the browser to sign out): the
+        provider's logout form is posted as its script would; returns the answer to it."""
         page = session.request(url)
         form = _Forms(page.body).forms.get("op.logoutForm")
         if page.status != 200 or form is None:
