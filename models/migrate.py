@@ -71,8 +71,11 @@ def _step(version: str, statements: list[str], *, applying: bool) -> bool:
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.MIGRATION,))
         if (version in applied()) == applying:
             return False  # another run got here first
+        # Migrations fill member_lookup as they find person: with every membership
+        # (the active flag comes with 0007, which adds no inactive person).
+        rows = member_lookup_rows(is_postgres(), active_only=False)
         for statement in statements:
-            db.execute_sql(statement.format(**types, member_lookup_rows=member_lookup_rows(is_postgres())))
+            db.execute_sql(statement.format(**types, member_lookup_rows=rows))
         if applying:
             SchemaVersion.create(version=version)
         else:

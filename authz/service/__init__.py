@@ -23,6 +23,7 @@ from authz.service.accounts import (
 )
 from authz.service.authoring import AuthoringService
 from authz.service.decisions import DecisionService, PolicyService
+from authz.service.identities import IdentityService
 from authz.service.operations import AuditService, CallerService, DataService, OutboxService
 from authz.service.runtime import FixedPolicy, LivePolicy, Runtime
 from models.db import open_database
@@ -42,6 +43,7 @@ class Service:
         self.contacts = ContactService(runtime)
         self.sites = SiteService(runtime)
         self.people = PeopleService()
+        self.identities = IdentityService()
         self.site_audit = SiteAuditService(runtime)
         self.audit = AuditService()
         self.outbox = OutboxService(runtime)
