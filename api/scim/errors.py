@@ -7,6 +7,7 @@ hands over every error raised under /scim/v2."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
@@ -85,7 +86,8 @@ def respond(req: falcon.Request, resp: falcon.Response, exc: BaseException) -> N
     if status == 401:
         resp.set_header("WWW-Authenticate", "Bearer")
     if isinstance(exc, falcon.HTTPError):
-        for name, value in (exc.headers or {}).items():  # Allow on 405, ...
+        headers = exc.headers or {}
+        for name, value in headers.items() if isinstance(headers, Mapping) else headers:  # Allow on 405, ...
             resp.set_header(name, value)
     write(resp, falcon.code_to_http_status(status), error.model_dump())
 

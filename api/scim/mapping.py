@@ -36,8 +36,8 @@ def to_user(identity: contract.Identity, location: str) -> User:
         external_id=identity.external_id,
         user_name=identity.login_id,
         name=name,
-        emails=[Email(value=e.value, type=e.type, primary=e.primary) for e in identity.emails],
-        phone_numbers=[PhoneNumber(value=p.value, type=p.type, primary=p.primary) for p in identity.phones] or None,
+        emails=[_entry(Email, e) for e in identity.emails],
+        phone_numbers=[_entry(PhoneNumber, p) for p in identity.phones] or None,
         active=identity.active,
         meta=Meta(
             resource_type=USER_TYPE.name,
@@ -47,6 +47,10 @@ def to_user(identity: contract.Identity, location: str) -> User:
             version=etag(identity.version),
         ),
     )
+
+
+def _entry(model: type[Email] | type[PhoneNumber], entry: contract.Email | contract.Phone) -> Any:
+    return model.model_validate({"value": entry.value, "type": entry.type, "primary": entry.primary})
 
 
 # Contract field -> the SCIM attribute a client knows it by, for error messages.
@@ -77,7 +81,7 @@ def to_input(user: User, *, active: bool | None) -> contract.IdentityInput:
 
 
 def _address(entry: Email | PhoneNumber) -> dict[str, Any]:
-    kind = entry.type.value if hasattr(entry.type, "value") else entry.type
+    kind = None if entry.type is None else str(entry.type)  # a canonical value or another
     return {"value": entry.value, "type": kind, "primary": entry.primary}
 
 
@@ -135,7 +139,7 @@ class _Translation(FilterVisitor[contract.IdentityFilter]):
         self._within = within  # the multi-valued attribute of a value path: emails[...]
 
     def visit_comparison(self, node: Comparison) -> contract.IdentityFilter:
-        return contract.Compare(self._attribute(node.attr_path), node.op.value, node.value)  # type: ignore[arg-type]
+        return contract.Compare(self._attribute(node.attr_path), node.op.value, node.value)
 
     def visit_present(self, node: Present) -> contract.IdentityFilter:
         return contract.Present(self._attribute(node.attr_path))

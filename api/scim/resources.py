@@ -27,7 +27,6 @@ from scim2_models import (
     ResponseParameters,
     Schema,
     SearchRequest,
-    ServiceProviderConfig,
 )
 
 from api.resources import SCIM_SCOPES, Resource
@@ -94,7 +93,8 @@ class Users(ScimResource):
     @scim
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         names = ("filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder")
-        search(self, req, resp, SearchRequest[User].model_validate(_query(req, *names)), Context.RESOURCE_QUERY_RESPONSE)
+        request = SearchRequest[User].model_validate(_query(req, *names))
+        search(self, req, resp, request, Context.RESOURCE_QUERY_RESPONSE)
 
     @scim
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -194,7 +194,7 @@ class ServiceProviderConfigDocument(ScimResource):
 
 
 def _listing(kind: Any, documents: list[Any]) -> dict[str, Any]:
-    listing = ListResponse[kind](  # type: ignore[valid-type]
+    listing = ListResponse[kind](
         total_results=len(documents), start_index=1, items_per_page=len(documents), resources=documents
     )
     return listing.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)

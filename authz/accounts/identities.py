@@ -66,7 +66,8 @@ def search(query: IdentityQuery) -> IdentityPage:
         if query.filter is not None:
             live = live.where(matching(query.filter))
         total = live.count()
-        people = [] if query.count == 0 else list(live.order_by(Person.id).offset(query.start_index - 1).limit(query.count))
+        page = live.order_by(Person.id).offset(query.start_index - 1).limit(query.count)
+        people = list(page) if query.count else []
         emails = emails_of(people)
     return IdentityPage(total, query.start_index, [describe(p, emails[p.id]) for p in people])
 
@@ -273,9 +274,7 @@ def _changed(person: Person, seq: int) -> Identity:
 
 
 def _memberships(person: Person) -> list[Membership]:
-    return list(
-        Membership.select(Membership, Site).join(Site).where(Membership.person == person).order_by(Site.number)
-    )
+    return list(Membership.select(Membership, Site).join(Site).where(Membership.person == person).order_by(Site.number))
 
 
 def _audit_on_each_site(actor: Actor, person: Person, action: str) -> None:
