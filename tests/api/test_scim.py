@@ -244,7 +244,11 @@ def test_patch_changes_emails_names_phones_and_user_name(idp, client, auth, demo
         patch(
             {"op": "add", "path": "emails", "value": [{"value": "carol@home.example", "type": "home"}]},
             {"op": "replace", "path": "name", "value": {"givenName": "Carol", "familyName": "Cole"}},
-            {"op": "replace", "path": "phoneNumbers", "value": [{"value": "+1 555 0100", "type": "work", "primary": True}]},
+            {
+                "op": "replace",
+                "path": "phoneNumbers",
+                "value": [{"value": "+1 555 0100", "type": "work", "primary": True}],
+            },
             {"op": "replace", "path": "userName", "value": "carol.cole@acme.example"},
         ),
     )
