@@ -168,7 +168,6 @@ def changes_since(seq: int, limit: int) -> list[Change]:
 
 
 def latest_change_seq() -> int:
-    from peewee import fn
 
     return ChangeLog.select(fn.COALESCE(fn.MAX(ChangeLog.seq), 0)).scalar()
 
@@ -183,7 +182,7 @@ def members_allowed(
 ) -> list[dict]:
     """Members of a site whose role and level in APPLICATION are among ALLOWED
     (role -> levels), ordered by login, from AFTER (exclusive), at most LIMIT."""
-    from peewee import JOIN, fn
+    from peewee import JOIN
 
     level = fn.COALESCE(MembershipLevel.level, lowest_level)
     condition = None

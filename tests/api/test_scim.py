@@ -280,6 +280,8 @@ def test_deactivation_denies_every_check_at_once_and_reactivation_restores(idp, 
         answer = check(client, auth, "Dana.Diaz", site, "view_reports", seq=seq)
         assert (answer["allowed"], answer["reason"]["code"]) == (False, "identity_inactive")
         assert answer["change_seq"] >= seq
+    who = client.simulate_get("/v1/sites/1001/actions/view_reports/members", headers=auth).json["members"]
+    assert "Dana.Diaz" not in {m["user"] for m in who} and who  # who can: not an inactive person
     members = client.simulate_get("/v1/sites/2002/members", headers=_admin(client, "erin@globex.example")).json
     dana = next(m for m in members["members"] if m["login_id"] == "Dana.Diaz")
     assert dana["active"] is False and dana["role"] == "secondary"  # kept for the record
