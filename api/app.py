@@ -12,6 +12,8 @@ from api import errors, middleware
 from api.decoding import encode
 from api.openapi import build_document
 from api.resources import access_requests, audit, checks, contacts, members, operations, people, sign_in
+from api.scim import resources as scim
+from api.scim.schema import PREFIX as SCIM_PREFIX
 from authz import logs, metrics
 from authz.config import Settings
 from authz.service import Service
@@ -47,8 +49,10 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         ("/readyz", operations.Ready(service)),
         ("/metrics", operations.Metrics(service, render_metrics)),
         ("/openapi.json", operations.OpenApi(service, document)),
+        *scim.routes(service),
     ]
-    document.routes = table
+    # SCIM has its own discovery (/scim/v2/Schemas, ...): not in the OpenAPI document.
+    document.routes = [(template, resource) for template, resource in table if not template.startswith(SCIM_PREFIX)]
     return table
 
 
@@ -83,6 +87,7 @@ def create_app(service: Service) -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
     for template, resource in routes(service) + browser_routes(service):
         app.add_route(template, resource)
+    app.add_sink(scim.not_found, SCIM_PREFIX)  # any other path under it: a SCIM 404
     errors.register(app)
     return app
 

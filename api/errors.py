@@ -1,6 +1,7 @@
 """Domain and storage errors mapped to HTTP, in one place. Every error body has
 the same shape (authz.contract.common.Error): {"error": code, "message": text,
-"field": name where there is one}."""
+"field": name where there is one}. Under /scim/v2 every error is the SCIM
+door's, answered as a SCIM Error (api/scim/errors.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import falcon
 
 from api.decoding import encode
+from api.scim import errors as scim_errors
 from authz import errors
 from authz.contract.common import Error
 from authz.printable import printable
@@ -24,6 +26,7 @@ STATUS = {
     errors.Forbidden: falcon.HTTP_403,
     errors.NotFound: falcon.HTTP_404,
     errors.Conflict: falcon.HTTP_409,
+    errors.PreconditionFailed: falcon.HTTP_412,
     errors.RuleViolation: falcon.HTTP_422,
     errors.ProviderUnavailable: falcon.HTTP_503,
 }
@@ -43,6 +46,9 @@ def _answer(resp: falcon.Response, status: str, body: Error) -> None:
 
 
 def domain_error(req: falcon.Request, resp: falcon.Response, exc: errors.DomainError, params: Any) -> None:
+    if scim_errors.is_scim(req):
+        scim_errors.respond(req, resp, exc)
+        return
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), falcon.HTTP_400)
     body = Error(exc.code, exc.message)
     if exc.field:
@@ -64,6 +70,9 @@ def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError,
     connection and reconnects on the next request). "Nothing was decided", not
     "nothing was changed": a connection lost while a COMMIT was under way leaves
     the client unable to know whether it took effect (README: Errors)."""
+    if scim_errors.is_scim(req):
+        scim_errors.respond(req, resp, exc)
+        return
     if isinstance(exc, StoreConflict):
         _answer(resp, falcon.HTTP_409, Error("conflict", "the change conflicts with another one; try again"))
         return
@@ -81,6 +90,9 @@ def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError,
 def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
     if isinstance(exc, falcon.HTTPError):  # falcon's own (404 route, 405, 413, 415)
         raise exc
+    if scim_errors.is_scim(req):  # also the protocol's own errors (scim2-models)
+        scim_errors.respond(req, resp, exc)
+        return
     log.exception(
         "unexpected error on %s %s (request %s)",
         printable(req.method),
@@ -92,6 +104,9 @@ def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception,
 
 def serialize_http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     """Falcon's own errors (unknown route, wrong method, too large, not JSON) in our shape."""
+    if scim_errors.is_scim(req):
+        scim_errors.respond(req, resp, exc)
+        return
     title = (exc.title or "error").lstrip("0123456789 ")  # "404 Not Found" -> "Not Found"
     resp.data = encode(Error(title.lower().replace(" ", "_"), exc.description or exc.title or "error"))
     resp.content_type = falcon.MEDIA_JSON

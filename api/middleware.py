@@ -60,3 +60,5 @@ class Authenticate:
             )
         elif caller.scope == "operator":
             req.context.actor = Actor.operator_key(caller.key_id)
+        elif caller.scope == "scim":
+            req.context.actor = Actor.identity_provider(caller.key_id)

@@ -56,6 +56,19 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class AlreadyExists(Conflict):
+    """What would be created (or renamed to) exists already, under the service's
+    rules of identity (a login id taken by another person)."""
+
+    code = "already_exists"
+
+
+class PreconditionFailed(DomainError):
+    """The caller changes a record from a version that is no longer current (If-Match)."""
+
+    code = "precondition_failed"
+
+
 class RuleViolation(DomainError):
     """Well-formed, but a rule of the domain forbids it (HTTP 422)."""
 

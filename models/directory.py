@@ -17,12 +17,18 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, cast
 
+from peewee import fn
+
 from models import locks
 from models.db import db, is_postgres
 from models.schema import ChangeLog, Membership, MembershipLevel, Person, Site
 from models.snapshot import SqlForParam, database_rows
 
 Rows = Callable[[SqlForParam, tuple], list[tuple]]
+
+
+# A person counts unless deactivated (person.active NULL: nothing asserted).
+ACTIVE = fn.COALESCE(Person.active, True) == True  # noqa: E712  (SQL, not Python)
 
 
 @dataclass(frozen=True)
@@ -44,30 +50,41 @@ def _member_sql(param: str) -> str:
     return f"SELECT role, levels FROM member_lookup WHERE login_key = {param} AND site_number = {param}"
 
 
-def member_lookup_rows(postgres: bool, where: str = "") -> str:
+def member_lookup_rows(postgres: bool, where: str = "", *, active_only: bool = True) -> str:
     """The SELECT that derives member_lookup rows from the membership tables
-    (migration 0006 fills the table with it; refreshes reuse it with a WHERE).
+    (migration 0006 fills the table with it; refreshes reuse it with a WHERE of
+    conditions on p (person) and s (site)). Only active persons have rows: an
+    inactive person is absent, and why_absent says why, so every check denies
+    them while their memberships are kept. Migrations that run before person
+    had an active flag (0006) pass ACTIVE_ONLY False.
     Levels are "application:level" joined by ',': ids never hold either (see
     authz/catalogue.py), and the string is also the key of the shared record."""
     if postgres:
         levels = "string_agg(ml.application || ':' || ml.level, ',' ORDER BY ml.application)"
     else:
         levels = "group_concat(ml.application || ':' || ml.level, ',')"
+    conditions = [c for c in (where, "p.active IS NOT FALSE" if active_only else "") if c]
     return (
         f"SELECT p.login_key, s.number, m.role, "
         f"coalesce((SELECT {levels} FROM membership_level ml WHERE ml.membership_id = m.id), '') "
-        f"FROM membership m JOIN person p ON p.id = m.person_id JOIN site s ON s.id = m.site_id {where}"
+        f"FROM membership m JOIN person p ON p.id = m.person_id JOIN site s ON s.id = m.site_id"
+        + (" WHERE " + " AND ".join(conditions) if conditions else "")
     )
 
 
 def _refresh_member_lookup(login_key: str | None, site_number: str | None) -> None:
     """Bring member_lookup up to date, inside the caller's transaction: one
-    member's row when both keys are known, else every row."""
+    member's row when both keys are known, one person's rows when only the
+    login key is, else every row."""
     postgres, param = is_postgres(), db.obj.param
     if login_key is not None and site_number is not None:
         keys: tuple[str, ...] = (login_key, site_number)
         db.execute_sql(f"DELETE FROM member_lookup WHERE login_key = {param} AND site_number = {param}", keys)
-        where = f"WHERE p.login_key = {param} AND s.number = {param}"
+        where = f"p.login_key = {param} AND s.number = {param}"
+    elif login_key is not None:
+        keys = (login_key,)
+        db.execute_sql(f"DELETE FROM member_lookup WHERE login_key = {param}", keys)
+        where = f"p.login_key = {param}"
     else:
         keys = ()
         db.execute_sql("DELETE FROM member_lookup")
@@ -108,17 +125,21 @@ def _shared_record(role: str, levels: str) -> MemberRecord:
 
 @lru_cache(maxsize=4)
 def _absence_sql(param: str) -> str:
+    # The person's flag as 1/0 (NULL: no such person), alike on both databases.
     return (
-        f"SELECT EXISTS (SELECT 1 FROM person WHERE login_key = {param}), "
+        f"SELECT (SELECT CASE WHEN active IS NOT FALSE THEN 1 ELSE 0 END FROM person WHERE login_key = {param}), "
         f"EXISTS (SELECT 1 FROM site WHERE number = {param})"
     )
 
 
 def why_absent(login_key: str, site_number: str, rows: Rows = database_rows) -> str:
-    """The reason code for a (login, site) pair with no membership."""
-    [(person_exists, site_exists)] = rows(_absence_sql, (login_key, site_number))
-    if not person_exists:
+    """The reason code for a (login, site) pair with no row in member_lookup.
+    An inactive person is denied as such on every site, whatever they hold."""
+    [(active, site_exists)] = rows(_absence_sql, (login_key, site_number))
+    if active is None:
         return "unknown_user"
+    if not active:
+        return "identity_inactive"
     if not site_exists:
         return "unknown_site"
     return "no_membership"
@@ -126,9 +147,10 @@ def why_absent(login_key: str, site_number: str, rows: Rows = database_rows) -> 
 
 def record_change(kind: str, site_number: str | None = None, login_key: str | None = None) -> int:
     """Append to the change log inside the caller's transaction; return its seq.
-    Every write to memberships or levels comes through here, after the write (the
-    worker caches depend on it), so this is also where member_lookup, the check
-    path's copy, is brought up to date.
+    Every write to memberships or levels, and every change of a person that can
+    alter a decision (kind "identity", LOGIN_KEY alone: active, renamed, deleted),
+    comes through here, after the write (the worker caches depend on it), so this
+    is also where member_lookup, the check path's copy, is brought up to date.
 
     On PostgreSQL, sequence numbers are handed out before commit, so a poller could
     see seq 11 commit before seq 10 and skip 10 for ever. The transaction-scoped
@@ -146,7 +168,6 @@ def changes_since(seq: int, limit: int) -> list[Change]:
 
 
 def latest_change_seq() -> int:
-    from peewee import fn
 
     return ChangeLog.select(fn.COALESCE(fn.MAX(ChangeLog.seq), 0)).scalar()
 
@@ -161,7 +182,7 @@ def members_allowed(
 ) -> list[dict]:
     """Members of a site whose role and level in APPLICATION are among ALLOWED
     (role -> levels), ordered by login, from AFTER (exclusive), at most LIMIT."""
-    from peewee import JOIN, fn
+    from peewee import JOIN
 
     level = fn.COALESCE(MembershipLevel.level, lowest_level)
     condition = None
@@ -182,7 +203,7 @@ def members_allowed(
             JOIN.LEFT_OUTER,
             on=(MembershipLevel.membership == Membership.id) & (MembershipLevel.application == application),
         )
-        .where((Site.number == site_number) & (Person.login_key > after) & condition)
+        .where((Site.number == site_number) & (Person.login_key > after) & ACTIVE & condition)
         .order_by(Person.login_key)
         .limit(limit)
         .dicts()

@@ -77,10 +77,14 @@ def _step(version: str, statements: list[Statement], *, applying: bool) -> bool:
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.MIGRATION,))
         if (version in applied()) == applying:
             return False  # another run got here first
+        # A migration that fills member_lookup leaves inactive persons out once
+        # person has its active flag (0009); before, every membership is in.
+        has_active = any(column.name == "active" for column in db.get_columns("person"))
+        rows = member_lookup_rows(is_postgres(), active_only=has_active)
         for statement in statements:
             sql = statement.get(dialect) if isinstance(statement, dict) else statement
             if sql:
-                db.execute_sql(sql.format(**types, member_lookup_rows=member_lookup_rows(is_postgres())))
+                db.execute_sql(sql.format(**types, member_lookup_rows=rows))
         if applying:
             SchemaVersion.create(version=version)
         else:

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 
 from peewee import (
     AutoField,
+    BooleanField,
     CharField,
     CompositeKey,
     DateTimeField,
     ForeignKeyField,
+    IntegerField,
     Model,
+    TextField,
 )
 
 from models.db import db
@@ -46,10 +49,24 @@ class Person(BaseModel):
     phone = CharField(max_length=50, default="")
     notification_email = CharField(max_length=320, null=True)  # None: use email
     created_at = DateTimeField(default=utcnow)
+    # Kept by the identity provider (SCIM, migration 0009): see models/identities.py.
+    # False: every check denies them (their memberships are kept). None: the identity
+    # provider asserts nothing, which counts as active (is_active).
+    active = BooleanField(null=True, default=True)
+    external_id = CharField(max_length=255, null=True)
+    version = IntegerField(default=1)  # the ETag; one more on every change of what SCIM shows
+    updated_at = DateTimeField(null=True)  # None: unchanged since created_at
+    deleted_at = DateTimeField(null=True)  # a tombstone: login_key freed, kept for its requests
+    phone_numbers = TextField(null=True)  # JSON list of {value, type, primary}; None: just phone
+
+    @property
+    def is_active(self) -> bool:
+        return self.active is not False
 
     @classmethod
     def by_key(cls, key: str) -> Person | None:
-        """The person whose login_key is KEY (models.identifiers.login_key)."""
+        """The person whose login_key is KEY (models.identifiers.login_key).
+        A deleted identity no longer has its key, so it is never found here."""
         return cls.get_or_none(cls.login_key == key)
 
 

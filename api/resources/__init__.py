@@ -17,6 +17,7 @@ CHECK_SCOPES = frozenset({"check"})
 ADMIN_SCOPES = frozenset({"admin", "operator"})
 OPERATOR_SCOPES = frozenset({"operator"})
 ALL_SCOPES = frozenset({"check", "admin", "operator", "policy"})
+SCIM_SCOPES = frozenset({"scim"})  # the identity provider (api/scim)
 
 
 class Resource:

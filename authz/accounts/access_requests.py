@@ -13,7 +13,7 @@ from typing import TypeVar, cast
 
 from authz.accounts import notifications
 from authz.accounts.authority import Authority, NotPermitted, run
-from authz.accounts.memberships import describe, is_member, stored_levels, write_levels
+from authz.accounts.memberships import describe, is_member, require_active, stored_levels, write_levels
 from authz.accounts.rules import check_grant, check_secondary_room, full_levels, known_levels
 from authz.audit import trail
 from authz.contract.access_requests import AccessRequest as AccessRequestOut
@@ -110,6 +110,7 @@ def request_access(table: DecisionTable, actor: Actor, site_number: str, asked: 
             raise RuleViolation(
                 f"'{login_id}' is not a known identity; only a known identity may ask for access", field="login_id"
             )
+        require_active(person)
         if is_member(site.id, person):
             raise Conflict(f"'{person.login_id}' is already a member of site '{site_number}'")
         if _open_request_exists(site, person):
@@ -256,6 +257,7 @@ def grant(table: DecisionTable, actor: Actor, site_number: str, request_id: int,
         person = request.person
         if is_member(authority.site.id, person):
             raise Conflict(f"'{person.login_id}' is already a member of this site (deny the request instead)")
+        require_active(person)
         given = justification or request.justification
         if given is None:
             raise RuleViolation(

@@ -15,7 +15,7 @@ from authz.errors import ImportInvalid, Problem
 from models.db import write_transaction
 from models.directory import record_change
 from models.identifiers import login_id_problem, login_key
-from models.schema import ROLES, Membership, MembershipLevel, Person, Site
+from models.schema import ROLES, Membership, MembershipLevel, Person, Site, utcnow
 
 MAX_SECONDARIES = 4
 _PERSON_FIELDS = {"login_id", "email", "first_name", "last_name", "phone", "notification_email"}
@@ -226,7 +226,9 @@ def _write_people(people: list[dict]) -> None:
     for row in people:
         fields = {f: str(row[f]).strip() for f in _PERSON_FIELDS if row.get(f) is not None}
         fields["login_key"] = login_key(fields["login_id"])
-        if not Person.update(**fields).where(Person.login_key == fields["login_key"]).execute():
+        # An identity's version (its SCIM ETag) moves with every change of its details.
+        changed = Person.update(**fields, version=Person.version + 1, updated_at=utcnow())
+        if not changed.where(Person.login_key == fields["login_key"]).execute():
             Person.create(**fields)
 
 

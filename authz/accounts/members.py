@@ -12,7 +12,7 @@ from msgspec import UNSET
 
 from authz.accounts import notifications
 from authz.accounts.authority import Authority, run
-from authz.accounts.memberships import describe, is_member, member_of, stored_levels, write_levels
+from authz.accounts.memberships import describe, is_member, member_of, require_active, stored_levels, write_levels
 from authz.accounts.rules import check_grant, check_may_act_on, check_secondary_room, full_levels, known_levels
 from authz.audit import trail
 from authz.contract.actors import Actor
@@ -29,7 +29,7 @@ from authz.engine.table import DecisionTable
 from authz.errors import Conflict, RuleViolation
 from models.directory import record_change
 from models.identifiers import login_key
-from models.schema import Membership, Person, Site
+from models.schema import Membership, Person, Site, utcnow
 
 DETAIL_FIELDS = ("email", "first_name", "last_name", "phone")
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
@@ -144,11 +144,16 @@ def spreadsheet_safe(value: Any) -> str:
 
 
 def user_check(table: DecisionTable, actor: Actor, site_number: str, login_id: str) -> UserCheck:
-    """Is LOGIN_ID a known identity, and already a member here?"""
+    """Asks the identity source (the people the identity provider provisioned):
+    is LOGIN_ID a known, an inactive or an unknown identity, and already a member
+    here? `known` is true only for an active identity: the one that may be added."""
 
     def work(authority: Authority) -> UserCheck:
         person = Person.by_key(login_key(login_id))
-        return UserCheck(login_id, person is not None, person is not None and is_member(authority.site.id, person))
+        if person is None:
+            return UserCheck(login_id, False, False, "unknown")
+        member = is_member(authority.site.id, person)
+        return UserCheck(login_id, person.is_active, member, "known" if person.is_active else "inactive")
 
     return run(table, actor, site_number, "check_user", work, target=login_id, writes=False)
 
@@ -168,6 +173,7 @@ def add_member(table: DecisionTable, actor: Actor, site_number: str, new: NewMem
             raise RuleViolation(
                 f"'{new.login_id}' is not a known identity (check it with user check first)", field="login_id"
             )
+        require_active(person)
         if person.email.lower() != email.lower():
             raise RuleViolation("the email does not match that identity's email", field="email")
         if is_member(authority.site.id, person):
@@ -260,6 +266,8 @@ def _update_details(person: Person, details: dict[str, str]) -> None:
         )
     for field, value in details.items():
         setattr(person, field, value)
+    person.version += 1  # the identity's SCIM ETag: its email or phone may have changed
+    person.updated_at = utcnow()
     person.save()
 
 

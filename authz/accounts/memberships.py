@@ -9,7 +9,7 @@ from typing import cast
 from authz.contract.common import Role
 from authz.contract.members import Member
 from authz.engine.table import DecisionTable
-from authz.errors import NotFound
+from authz.errors import NotFound, RuleViolation
 from models.identifiers import login_key
 from models.schema import Membership, MembershipLevel, Person
 
@@ -25,6 +25,16 @@ def member_of(site_id: int, login_id: str) -> Membership:
     if member is None:
         raise NotFound(f"'{login_id}' is not a member of this site")
     return member
+
+
+def require_active(person: Person, *, field: str = "login_id") -> None:
+    """An inactive identity (deactivated by the identity provider) is given nothing."""
+    if not person.is_active:
+        raise RuleViolation(
+            f"'{person.login_id}' is an inactive identity (deactivated by the identity provider): "
+            "it cannot be given access",
+            field=field,
+        )
 
 
 def is_member(site_id: int, person: Person) -> bool:
@@ -64,4 +74,5 @@ def describe(table: DecisionTable, member: Membership, stored: Mapping[str, str]
         levels=table.effective_levels(member.role, stored),
         added_at=member.created_at.isoformat(timespec="seconds") + "Z",
         added_by=member.created_by,
+        active=person.is_active,
     )

@@ -8,7 +8,7 @@ from typing import cast
 from peewee import fn
 
 from authz.accounts.authority import Authority, run
-from authz.accounts.memberships import member_of, write_levels
+from authz.accounts.memberships import member_of, require_active, write_levels
 from authz.accounts.rules import check_secondary_room
 from authz.audit import trail
 from authz.contract.actors import Actor
@@ -40,6 +40,7 @@ def create_site(table: DecisionTable, actor: Actor, new: NewSite) -> SiteCreated
             person = Person.by_key(login_key(primary.login_id)) or Person.create(
                 login_id=primary.login_id, login_key=login_key(primary.login_id), email=primary.email.strip(), **details
             )
+            require_active(person, field="primary.login_id")
             site = Site.create(number=number, name=name)
             Membership.create(site=site, person=person, role="primary", created_by=actor.audit_name)
             trail.record(
@@ -56,7 +57,7 @@ def create_site(table: DecisionTable, actor: Actor, new: NewSite) -> SiteCreated
             actor.audit_name, "create_site", detail=conflict.message, site_number=number, target=primary.login_id
         )
         raise conflict from None
-    except Conflict as exc:
+    except (Conflict, RuleViolation) as exc:
         trail.record_refusal(
             actor.audit_name, "create_site", detail=exc.message, site_number=number, target=primary.login_id
         )
@@ -77,6 +78,7 @@ def transfer_primary(
         new = member_of(site.id, to_login)
         if new.role == "primary":
             raise RuleViolation(f"'{to_login}' is already the primary contact")
+        require_active(new.person, field="to")
         old = (
             Membership.select(Membership, Person)
             .join(Person)
@@ -117,7 +119,8 @@ def _highest_holdable(table: DecisionTable, role: str, app: str) -> str:
 
 
 def list_sites() -> SiteList:
-    """Every site with its primary contact and how many secondaries and users it has."""
+    """Every site with its primary contact, how many secondaries and users it
+    has, and whether it needs a new primary."""
     with read_transaction():
         counts: dict[tuple[int, str], int] = {}
         rows = (
@@ -128,15 +131,21 @@ def list_sites() -> SiteList:
         for site_id, role, n in cast(list[tuple[int, str, int]], rows):  # peewee's stubs type tuples as the model
             counts[(site_id, role)] = n
         primaries = {
-            m.site_id: m.person.login_id
+            m.site_id: m.person
             for m in Membership.select(Membership, Person).join(Person).where(Membership.role == "primary")
         }
         sites = list(Site.select().order_by(Site.number))
-    return SiteList(
-        [
-            SiteSummary(
-                s.number, s.name, primaries.get(s.id), counts.get((s.id, "secondary"), 0), counts.get((s.id, "user"), 0)
-            )
-            for s in sites
-        ]
+    return SiteList([_summary(s, primaries.get(s.id), counts) for s in sites])
+
+
+def _summary(site: Site, primary: Person | None, counts: dict[tuple[int, str], int]) -> SiteSummary:
+    """A site as operators see it; one whose primary was deactivated by the
+    identity provider needs a new primary (a transfer)."""
+    return SiteSummary(
+        site.number,
+        site.name,
+        primary.login_id if primary else None,
+        counts.get((site.id, "secondary"), 0),
+        counts.get((site.id, "user"), 0),
+        needs_new_primary=primary is not None and not primary.is_active,
     )

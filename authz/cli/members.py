@@ -72,6 +72,12 @@ def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
         )
     for site in listed:
         _secondary_warning(site.number, site.secondaries)
+        if site.needs_new_primary:
+            print(
+                f"warning: site {site.number} needs a new primary: {site.primary} is an inactive identity "
+                f"(authz sites transfer-primary {site.number} --to LOGIN)",
+                file=sys.stderr,
+            )
     if not listed:
         print("(no sites)")
     return 0

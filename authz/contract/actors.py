@@ -34,6 +34,11 @@ class Actor:
         """The operator acting through an API key of the operator scope: audited as the key."""
         return cls(None, f"key:{key_id}")
 
+    @classmethod
+    def identity_provider(cls, key_id: str) -> Actor:
+        """The identity provider provisioning people through an API key of the scim scope."""
+        return cls(None, f"key:{key_id}")
+
     @property
     def is_operator(self) -> bool:
         return self.login_id is None
@@ -45,6 +50,7 @@ KEY_SCOPES = {
     "admin": "account management on behalf of a person (X-Acting-User)",
     "operator": "create sites, transfer the primary role",
     "policy": "reload the policy",
+    "scim": "the identity provider: provision, deactivate and delete people (SCIM 2.0 at /scim/v2)",
 }
 
 # The command line acting as an operator (no --as): audited as "cli".

@@ -14,6 +14,7 @@ MAX_BATCH = 1000
 ReasonCode = Literal[
     "allowed",
     "unknown_user",
+    "identity_inactive",
     "unknown_site",
     "no_membership",
     "role_may_not_hold",

@@ -3,7 +3,7 @@ and a person's own profile."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -35,6 +35,10 @@ class Member(Struct):
     levels: Levels  # effective: a primary holds the highest of each
     added_at: Timestamp
     added_by: str | None
+    active: Annotated[
+        bool,
+        Meta(description="False: deactivated by the identity provider; checks deny them, the membership is kept"),
+    ] = True
     change_seq: (
         Annotated[ChangeSeq, Meta(description="On changes: pass as min_change_seq to see it in checks")] | UnsetType
     ) = UNSET
@@ -87,12 +91,20 @@ class MemberRemoved(Struct):
     change_seq: ChangeSeq
 
 
+IdentityStatus = Literal["known", "unknown", "inactive"]
+
+
 class UserCheck(Struct):
-    """Is a login id a known identity, and already a member here?"""
+    """Is a login id a known identity of the identity source (provisioned by the
+    identity provider), and already a member here?"""
 
     login_id: str
-    known: bool
+    known: Annotated[bool, Meta(description="An active identity: one that may be added")]
     member: bool
+    status: Annotated[
+        IdentityStatus,
+        Meta(description="known (active), inactive (deactivated by the identity provider: cannot be added), unknown"),
+    ]
 
 
 class NewPrimary(Struct, forbid_unknown_fields=True):
@@ -130,6 +142,9 @@ class SiteSummary(Struct):
     primary: str | None
     secondaries: int
     users: int
+    needs_new_primary: Annotated[
+        bool, Meta(description="The primary contact is an inactive identity: transfer the role to another member")
+    ] = False
 
 
 class SiteList(Struct):

@@ -12,7 +12,8 @@ Key = tuple[str, str]  # (login_key, site_number)
 
 
 class Absent:
-    """No membership; the reason code says why (unknown_user, unknown_site, no_membership)."""
+    """No membership that counts; the reason code says why (unknown_user,
+    identity_inactive, unknown_site, no_membership)."""
 
     __slots__ = ("code",)
 
@@ -61,11 +62,17 @@ class MemberCache:
         if changes is None:
             self._entries.clear()
             return
+        people: set[str] = set()
         for change in changes:
             if change.login_key is not None and change.site_number is not None:
                 self._entries.pop((change.login_key, change.site_number), None)
+            elif change.kind == "identity" and change.login_key is not None:
+                people.add(change.login_key)  # every entry of that person, absences too
             elif change.kind != "api_key":
-                # A change to a whole site or person (or of unknown reach): start over.
+                # A change to a whole site (or of unknown reach): start over.
                 # An absence can also turn into a membership, so nothing is kept.
                 self._entries.clear()
                 return
+        if people:  # one pass, however many people a batch of changes names
+            for key in [key for key in self._entries if key[0] in people]:
+                del self._entries[key]

@@ -13,7 +13,9 @@ from authz.ids import unique_id
 from models.identifiers import login_key
 
 # One reason per kind of absence, shared by every answer (they are immutable).
-_ABSENT_REASONS = {code: Reason(code) for code in ("unknown_user", "unknown_site", "no_membership")}
+_ABSENT_REASONS = {
+    code: Reason(code) for code in ("unknown_user", "identity_inactive", "unknown_site", "no_membership")
+}
 
 
 class DecisionPoint:

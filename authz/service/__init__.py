@@ -26,6 +26,7 @@ from authz.service.accounts import (
 )
 from authz.service.authoring import AuthoringService
 from authz.service.decisions import DecisionService, PolicyService
+from authz.service.identities import IdentityService
 from authz.service.identity import SignInService
 from authz.service.operations import AuditService, CallerService, DataService, OutboxService
 from authz.service.runtime import FixedPolicy, LivePolicy, Runtime
@@ -47,6 +48,7 @@ class Service:
         self.contacts = ContactService(runtime)
         self.sites = SiteService(runtime)
         self.people = PeopleService()
+        self.identities = IdentityService()
         self.site_audit = SiteAuditService(runtime)
         self.audit = AuditService()
         self.outbox = OutboxService(runtime)

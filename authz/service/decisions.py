@@ -76,6 +76,8 @@ class DecisionService:
         table = self._rt.policy.table
         entry = self._rt.members.get(login_key(login_id), site)
         if isinstance(entry, Absent):
+            if entry.code == "identity_inactive":  # holds nothing while inactive
+                raise NotFound(f"'{login_id}' is an inactive identity: they hold no permissions anywhere")
             raise NotFound(f"'{login_id}' is not a member of site '{site}'")
         role = cast(Role, entry.role)  # member_lookup holds the membership's role, one of the roles
         return Permissions(login_id, site, role, table.version, seq, table.effective_permissions(role, entry.levels))

@@ -62,3 +62,24 @@ def test_a_stale_lookup_row_is_caught_by_the_fixture_check(make, database):
     db.execute_sql(
         f"UPDATE member_lookup SET levels = 'reporting:view' WHERE login_key = {db.obj.param}", (login_key(login),)
     )
+
+
+def test_an_inactive_person_has_no_lookup_rows_and_is_absent_as_inactive_on_every_site(make):
+    """Deactivation keeps the memberships but takes the person's rows out of the
+    check path's copy; why_absent then says identity_inactive wherever asked.
+    A person the identity provider asserts nothing about (NULL) counts as active."""
+    from models.schema import Person
+
+    site = make.site()
+    login = make.member(site, reporting="view")
+    key = login_key(login)
+    with db.atomic():
+        Person.update(active=False).where(Person.login_key == key).execute()
+        directory.record_change("identity", login_key=key)
+    assert directory.fetch_member(key, site) is None
+    assert [directory.why_absent(key, s) for s in (site, "no-such-site")] == ["identity_inactive"] * 2
+    with db.atomic():
+        Person.update(active=None).where(Person.login_key == key).execute()
+        directory.record_change("identity", login_key=key)
+    assert dict(directory.fetch_member(key, site).levels) == {"reporting": "view"}
+    assert directory.why_absent("nobody", site) == "unknown_user"
