@@ -32,6 +32,10 @@ LOCK_TIMEOUT_MS = 300  # short, so that a sweep of every write stays quick
 MARGIN_S = 1.0  # scheduling slack on a loaded machine; the bounds themselves are the promise
 ALICE, CAROL, DANA, ERIN = "alice@acme.example", "carol@acme.example", "Dana.Diaz", "erin@globex.example"
 GINA = "gina@initech.example"  # a person of no site
+SCIM = "/scim/v2"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 CONTACT = {
     "first_name": "Grace",
     "last_name": "Hopper",
@@ -57,8 +61,8 @@ class Call:
     acting: str = ALICE
 
 
-def calls(to_grant: int, to_deny: int, contact_id: int) -> dict[tuple[str, str], Call]:
-    """A valid request for every (route, method) of the API."""
+def calls(to_grant: int, to_deny: int, contact_id: int, scim_user: str = "1") -> dict[tuple[str, str], Call]:
+    """A valid request for every (route, method) of the API and of the SCIM door."""
     check = {"user": CAROL, "site": "1001", "action": "download_software"}
     return {
         ("/v1/check", "POST"): Call("/v1/check", "check", check),
@@ -136,6 +140,35 @@ def calls(to_grant: int, to_deny: int, contact_id: int) -> dict[tuple[str, str],
         ("/readyz", "GET"): Call("/readyz", None),
         ("/metrics", "GET"): Call("/metrics", None, uses=None),
         ("/openapi.json", "GET"): Call("/openapi.json", None, uses=None),
+        **scim_calls(scim_user),
+    }
+
+
+def scim_calls(user: str) -> dict[tuple[str, str], Call]:
+    """The SCIM door: discovery is static; users are people in the database."""
+    one = f"{SCIM}/Users/{user}"
+    static = ("/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/User", "/Schemas", f"/Schemas/{USER_SCHEMA}")
+    templates = (
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/ResourceTypes/{type_id}",
+        "/Schemas",
+        "/Schemas/{schema_id}",
+    )
+    replacement = {"schemas": [USER_SCHEMA], "userName": GINA, "emails": [{"value": GINA, "primary": True}]}
+    created = {**replacement, "userName": "hal@initech.example", "emails": [{"value": "hal@initech.example"}]}
+    deactivate = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    search = {"schemas": [SEARCH_SCHEMA], "filter": f'userName eq "{GINA}"'}
+    return {
+        **{(SCIM + t, "GET"): Call(SCIM + path, "scim", uses=None) for t, path in zip(templates, static, strict=True)},
+        (f"{SCIM}/Users", "GET"): Call(f"{SCIM}/Users", "scim"),
+        (f"{SCIM}/Users", "POST"): Call(f"{SCIM}/Users", "scim", created, "write"),
+        (f"{SCIM}/Users/.search", "POST"): Call(f"{SCIM}/Users/.search", "scim", search),
+        (f"{SCIM}/.search", "POST"): Call(f"{SCIM}/.search", "scim", search),
+        (f"{SCIM}/Users/{{user_id}}", "GET"): Call(one, "scim"),
+        (f"{SCIM}/Users/{{user_id}}", "PUT"): Call(one, "scim", replacement, "write"),
+        (f"{SCIM}/Users/{{user_id}}", "PATCH"): Call(one, "scim", deactivate, "write"),
+        (f"{SCIM}/Users/{{user_id}}", "DELETE"): Call(one, "scim", None, "write"),
     }
 
 
@@ -147,10 +180,13 @@ class World:
     def __init__(self, client: testing.TestClient, policy_table):
         self.client = client
         self.keys = {
-            scope: create_key(f"faults-{scope}", scope)[0] for scope in ("check", "admin", "operator", "policy")
+            scope: create_key(f"faults-{scope}", scope)[0] for scope in ("check", "admin", "operator", "policy", "scim")
         }
         for scope in self.keys:
-            assert self.request(Call("/v1/policy", scope, uses=None))[0].status_code == 200
+            verify = (
+                Call(f"{SCIM}/Schemas", scope, uses=None) if scope == "scim" else Call("/v1/policy", scope, uses=None)
+            )
+            assert self.request(verify)[0].status_code == 200
         import_data({"people": [{"login_id": GINA, "email": GINA}]}, policy_table)
         asked = [
             self.request(Call("/v1/sites/1001/access-requests", "admin", {"business_justification": "x"}, acting=who))[
@@ -160,7 +196,8 @@ class World:
         ]
         added = self.request(Call("/v1/sites/1001/contacts", "admin", CONTACT))[0]
         assert [r.status_code for r in (*asked, added)] == [201, 201, 201], [r.json for r in (*asked, added)]
-        self.calls = calls(asked[0].json["id"], asked[1].json["id"], added.json["id"])
+        gina = self.request(Call(f'{SCIM}/Users?filter=userName eq "{GINA}"', "scim"))[0].json["Resources"][0]["id"]
+        self.calls = calls(asked[0].json["id"], asked[1].json["id"], added.json["id"], gina)
         self.document = client.simulate_get("/openapi.json").json
 
     def request(
@@ -179,6 +216,8 @@ class World:
         return resp, time.monotonic() - started
 
     def documents_503(self, template: str, method: str) -> bool:
+        if template.startswith(SCIM):
+            return True  # SCIM is described by its own discovery, not the OpenAPI document
         answer = self.document["paths"][template][method.lower()]["responses"].get("503", {})
         return "Retry-After" in answer.get("headers", {})
 
@@ -194,9 +233,13 @@ def world(client, demo, policy_table) -> World:
 
 
 def assert_unavailable(resp: testing.Result, what: str) -> None:
-    """503, Retry-After, our JSON error body, never a decision."""
+    """503, Retry-After, our JSON error body (on the SCIM door: a SCIM Error), never a decision."""
     assert resp.status_code == 503, (what, resp.status_code, resp.text)
     assert resp.headers.get("Retry-After") == "1", what
+    if SCIM in what:
+        assert resp.headers["Content-Type"] == "application/scim+json", what
+        assert resp.json["status"] == "503" and resp.json["detail"], what
+        return
     assert resp.headers["Content-Type"].startswith("application/json"), what
     assert resp.json["error"] == "unavailable" and resp.json["message"], what
     assert "allowed" not in resp.json and "results" not in resp.json, what
@@ -299,7 +342,7 @@ def test_a_held_write_lock_fails_writes_within_the_lock_timeout_while_reads_answ
         resp = world.request(call, method)[0]
         assert_answered(resp, f"{method} {template}")
         if call.uses == "write":
-            assert resp.status_code in (200, 201), (method, template, resp.json)
+            assert resp.status_code in (200, 201, 204), (method, template, resp.json)
 
 
 def test_a_write_that_answered_503_left_nothing_behind(world, database_url):
