@@ -52,12 +52,15 @@ def container_env(container: dict) -> tuple[dict[str, str], dict[str, str]]:
     return env, origin
 
 
-def k8s_containers() -> list[tuple[str, dict, dict]]:
-    """(label, workload, container) of every container in a Deployment, Job or CronJob."""
+def k8s_containers(app_only: bool = False) -> list[tuple[str, dict, dict]]:
+    """(label, workload, container) of every container in a Deployment, Job or CronJob;
+    APP_ONLY: those that run the application's image (not the nginx front)."""
     found = []
     for obj in k8s_objects():
         if obj["kind"] in WORKLOADS:
             for container in pod_spec(obj)["containers"]:
+                if app_only and not container["image"].startswith("authz:"):
+                    continue
                 found.append((f"k8s {obj['kind']}/{obj['metadata']['name']} {container['name']}", obj, container))
     return found
 
@@ -104,7 +107,7 @@ def systemd_env(unit_name: str) -> dict[str, str]:
 def all_environments() -> list[tuple[str, dict[str, str]]]:
     """(where, environment) for everything that runs the application."""
     envs = [("image", image_env())]
-    envs += [(label, container_env(c)[0]) for label, _, c in k8s_containers()]
+    envs += [(label, container_env(c)[0]) for label, _, c in k8s_containers(app_only=True)]
     envs += [(f"compose {name}", compose_env(s)) for name, s in compose_app_services().items()]
     envs += [(f"systemd {p.name}", systemd_env(p.name)) for p in sorted(SYSTEMD.glob("*.service"))]
     return envs

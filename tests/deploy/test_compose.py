@@ -63,9 +63,17 @@ def test_the_deliverer_runs_every_minute_and_survives_a_failed_run():
     assert APP["notify"].get("init") is True, "sh is not PID 1: SIGTERM stops the loop at once"
 
 
-def test_server_port_is_gunicorns_port():
-    env = compose_env(APP["authz"])
-    assert int(env["PORT"]) in published(APP["authz"])
+def test_clients_reach_gunicorn_through_the_front_only():
+    env, front = compose_env(APP["authz"]), SERVICES["front"]
+    assert not published(APP["authz"]), "gunicorn itself is published: slow clients would reach its workers"
+    assert front["image"].startswith("nginx:")
+    host, port = front["environment"]["AUTHZ_UPSTREAM"].rsplit(":", 1)
+    assert (host, int(port)) == ("authz", int(env["PORT"]))
+    assert int(front["environment"]["AUTHZ_FRONT_PORT"]) in published(front)
+    (mount,) = front["volumes"]
+    source, target, mode = mount.split(":")
+    assert (DEPLOY / source).resolve() == (DEPLOY / "nginx" / "authz.conf.template").resolve()
+    assert target.startswith("/etc/nginx/templates/") and mode == "ro"
 
 
 def test_app_services_share_the_image_and_run_read_only():

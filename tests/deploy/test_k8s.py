@@ -3,6 +3,8 @@ migrate Job and the notification CronJob; what they run and where their settings
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pytest
 
 from tests.deploy.deployfiles import (
@@ -24,6 +26,7 @@ from tests.deploy.environments import container_env, k8s_containers
 
 CONTAINERS = k8s_containers()
 CONTAINER_IDS = [label for label, _, _ in CONTAINERS]
+APP_CONTAINERS = k8s_containers(app_only=True)
 IMAGE_CMD = exec_form(next(i for i in dockerfile_stages(DEPLOY / "Dockerfile")[-1] if i.keyword == "CMD").args)
 IMAGE_USER = next(i for i in reversed(dockerfile_stages(DEPLOY / "Dockerfile")[-1]) if i.keyword == "USER").args
 
@@ -32,14 +35,23 @@ def deployment():
     return k8s_object("Deployment")
 
 
-def server_container():
-    (container,) = pod_spec(deployment())["containers"]
+def container_named(name: str):
+    (container,) = [c for c in pod_spec(deployment())["containers"] if c["name"] == name]
     return container
 
 
+def server_container():
+    return container_named("authz")
+
+
+def front_container():
+    return container_named("front")
+
+
 def http_port(container) -> int:
+    """The port a container serves: the front's `http`, gunicorn's `app`."""
     ports = {p.get("name"): p["containerPort"] for p in container["ports"]}
-    return ports["http"]
+    return ports["http"] if "http" in ports else ports["app"]
 
 
 def resolve_port(container, port) -> int:
@@ -85,7 +97,7 @@ def test_referenced_secrets_and_configmaps_exist():
 # -- commands ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label, workload, container", CONTAINERS, ids=CONTAINER_IDS)
+@pytest.mark.parametrize("label, workload, container", APP_CONTAINERS, ids=[c[0] for c in APP_CONTAINERS])
 def test_each_container_runs_a_valid_authz_command(label, workload, container):
     argv = (container.get("command", []) + container.get("args", [])) or IMAGE_CMD
     expected = {"Deployment": "serve", "Job": "migrate", "CronJob": "notify deliver"}[workload["kind"]]
@@ -102,6 +114,7 @@ def test_non_root_with_a_read_only_root_filesystem(label, workload, container):
     assert pod["securityContext"]["runAsNonRoot"] is True, label
     assert str(pod["securityContext"]["runAsUser"]) == uid, f"{label}: not the image's user"
     assert str(pod["securityContext"].get("runAsGroup", gid)) == gid, label
+    assert "securityContext" not in container or "runAsUser" not in container["securityContext"], label
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True, label
     assert security["allowPrivilegeEscalation"] is False, label
@@ -120,6 +133,39 @@ def test_container_port_is_gunicorns_port():
     assert http_port(server_container()) == int(env["PORT"])
     annotations = deployment()["spec"]["template"]["metadata"]["annotations"]
     assert int(annotations["prometheus.io/port"]) == int(env["PORT"])
+
+
+def test_the_front_listens_on_the_service_port_and_passes_to_gunicorn():
+    """Clients reach gunicorn only through the buffering front (tests/integration/
+    test_slow_clients.py shows why), which is rendered from the template in this pod."""
+    front, server = front_container(), server_container()
+    front_env = {item["name"]: str(item["value"]) for item in front["env"]}
+    server_env, _ = container_env(server)
+    assert int(front_env["AUTHZ_FRONT_PORT"]) == http_port(front)
+    host, port = front_env["AUTHZ_UPSTREAM"].rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) == int(server_env["PORT"]) != http_port(front)
+    mounts = {m["mountPath"]: m["name"] for m in front["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod_spec(deployment())["volumes"]}
+    templates = volumes[mounts["/etc/nginx/templates"]]["configMap"]["name"]
+    assert "emptyDir" in volumes[mounts["/etc/nginx/conf.d"]], "the rendered configuration needs a writable place"
+    rendered = k8s_object("ConfigMap", templates)["data"]
+    assert rendered == {"authz.conf.template": (DEPLOY / "nginx" / "authz.conf.template").read_text()}, (
+        "front-configmap.yaml is not deploy/nginx/authz.conf.template word for word"
+    )
+
+
+def test_the_audit_key_is_a_file_from_its_own_secret():
+    """Kept outside the database (whoever writes one must not hold the other), and a file,
+    so keys can be rotated (newest first)."""
+    env, _ = container_env(server_container())
+    assert "AUTHZ_AUDIT_KEY" not in env
+    path = PurePosixPath(env["AUTHZ_AUDIT_KEY_FILE"])
+    mounts = {m["mountPath"]: m for m in server_container()["volumeMounts"]}
+    mount = mounts[str(path.parent)]
+    assert mount.get("readOnly") is True
+    (volume,) = [v for v in pod_spec(deployment())["volumes"] if v["name"] == mount["name"]]
+    secret = k8s_object("Secret", volume["secret"]["secretName"])
+    assert path.name in secret["stringData"] and secret["metadata"]["name"] != "authz-db"
 
 
 def test_probes_ask_real_routes_on_the_http_port(app_routes, client):
@@ -144,8 +190,8 @@ def test_service_sends_traffic_to_the_server_pods_only():
     for obj in k8s_objects():
         if obj["kind"] in ("Job", "CronJob"):
             assert not selects(service["spec"]["selector"], pod_labels(obj)), obj["metadata"]["name"]
-    for port in service["spec"]["ports"]:
-        assert resolve_port(server_container(), port["targetPort"]) == http_port(server_container())
+    for port in service["spec"]["ports"]:  # to the front, never straight to gunicorn
+        assert resolve_port(front_container(), port["targetPort"]) == http_port(front_container())
 
 
 def test_deployment_selector_matches_its_pods():
@@ -236,6 +282,6 @@ def test_smtp_settings_come_from_the_smtp_secret():
 
 
 def test_database_url_comes_from_the_database_secret():
-    for label, _, container in CONTAINERS:
+    for label, _, container in APP_CONTAINERS:
         _, origin = container_env(container)
         assert origin.get("DATABASE_URL") == "Secret/authz-db", label

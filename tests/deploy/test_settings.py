@@ -3,6 +3,8 @@ value it accepts; gunicorn listens where the files say traffic goes."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from authz.config import Settings
@@ -40,7 +42,12 @@ def test_every_variable_set_is_read_by_the_application(where, env):
 
 
 @pytest.mark.parametrize("where, env", ENVIRONMENTS, ids=IDS)
-def test_settings_accept_the_values(where, env):
+def test_settings_accept_the_values(where, env, tmp_path):
+    # A *_FILE setting names a file the deployment mounts (a Secret, a credential): here, one
+    # with a good value, so that what is held is the rest of the environment.
+    mounted = tmp_path / "mounted"
+    mounted.write_text(secrets.token_hex(32) + "\n")
+    env = {name: str(mounted) if name.endswith("_FILE") else value for name, value in env.items()}
     settings = Settings.from_env(env)  # ConfigError names the setting
     assert settings.smtp_port > 0
 
