@@ -27,7 +27,20 @@ from models.schema import utcnow
 STAGING = "import_row"
 MAX_SECONDARIES = 4
 # Staged columns before the levels, in the order a staged row carries them.
-STAGED = ("line", "site", "site_name", "login_id", "login_key", "email", "first_name", "last_name", "phone", "role")
+STAGED = (
+    "line",
+    "site",
+    "site_name",
+    "login_id",
+    "login_key",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "role",
+    "levels",
+)
+PEOPLE = "import_person"  # one row per person of the file (index_staging)
 EXPORT_FETCH = 2000  # rows fetched per round trip while exporting
 
 
@@ -56,24 +69,38 @@ def _level_columns(applications: int) -> list[str]:
     return [f"l{i}" for i in range(applications)]
 
 
+# SQLite's page cache for this connection while it imports (KiB, as a negative
+# cache_size; it grows only as pages are used): the merge writes a million rows
+# into several indexes in one transaction, and once its dirty pages outgrow the
+# cache SQLite spills them to the WAL and reads them back, one page at a time.
+SQLITE_IMPORT_CACHE_KIB = 1024 * 1024
+
+
 def create_staging(applications: int) -> None:
     """A fresh temporary table for one import on this connection."""
     drop_staging()
+    if not is_postgres():
+        db.execute_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+        db.execute_sql(f"PRAGMA temp.cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+        db.execute_sql("PRAGMA temp_store = MEMORY")
     levels = "".join(f", {c} VARCHAR(64)" for c in _level_columns(applications))
     db.execute_sql(
         f"CREATE TEMPORARY TABLE {STAGING} (line INTEGER PRIMARY KEY, site VARCHAR(64) NOT NULL, "
         "site_name VARCHAR(255), login_id VARCHAR(320) NOT NULL, login_key VARCHAR(320) NOT NULL, "
         "email VARCHAR(320) NOT NULL, first_name VARCHAR(100), last_name VARCHAR(100), phone VARCHAR(50), "
-        f"role VARCHAR(16) NOT NULL{levels}, membership_id INTEGER)"
+        f"role VARCHAR(16) NOT NULL, levels TEXT NOT NULL{levels}, membership_id INTEGER)"
     )
 
 
 def drop_staging() -> None:
+    db.execute_sql(f"DROP TABLE IF EXISTS {PEOPLE}")
     db.execute_sql(f"DROP TABLE IF EXISTS {STAGING}")
 
 
 def stage(rows: Sequence[tuple], applications: int) -> None:
-    """Append ROWS (STAGED columns, then one level per application) to the staging table."""
+    """Append ROWS (STAGED columns, then one level per application) to the staging
+    table. The levels column holds what member_lookup keeps ("application:level,...",
+    by application), the level columns what membership_level keeps."""
     if not rows:
         return
     columns = [*STAGED, *_level_columns(applications)]
@@ -107,6 +134,18 @@ def index_staging() -> None:
     db.execute_sql(f"CREATE INDEX {STAGING}_person ON {STAGING} (login_key)")
     if is_postgres():
         db.execute_sql(f"ANALYZE {STAGING}")
+    # Each person once: their first row's login id and email, the names given on
+    # any row, and whether their rows disagree (then _disagreements says where).
+    differ = " OR ".join(f"COUNT(DISTINCT {c}) > 1" for c in ("email", "first_name", "last_name", "phone"))
+    db.execute_sql(
+        f"CREATE TEMPORARY TABLE {PEOPLE} AS SELECT f.login_key, f.login_id, f.email, g.first_name, g.last_name, "
+        f"g.phone, g.differ FROM (SELECT login_key, MIN(line) AS first, MAX(first_name) AS first_name, "
+        f"MAX(last_name) AS last_name, MAX(phone) AS phone, CASE WHEN {differ} THEN 1 ELSE 0 END AS differ "
+        f"FROM {STAGING} GROUP BY login_key) g JOIN {STAGING} f ON f.line = g.first"
+    )
+    db.execute_sql(f"CREATE UNIQUE INDEX {PEOPLE}_key ON {PEOPLE} (login_key)")
+    if is_postgres():
+        db.execute_sql(f"ANALYZE {PEOPLE}")
 
 
 # -- checks across rows ----------------------------------------------------------
@@ -139,19 +178,19 @@ def _disagreements() -> list[RowProblem]:
     problems = []
     for field in ("email", "first_name", "last_name", "phone"):
         sql = (
-            f"SELECT r.line, r.{field}, f.line, f.{field} FROM {STAGING} r JOIN "
-            f"(SELECT login_key, MIN(line) AS first FROM {STAGING} GROUP BY login_key HAVING COUNT(*) > 1) g "
-            f"ON g.login_key = r.login_key JOIN {STAGING} f ON f.line = g.first "
-            f"WHERE r.line > g.first AND r.{field} IS NOT NULL AND f.{field} IS NOT NULL AND r.{field} <> f.{field}"
+            f"SELECT r.line, r.{field}, f.line, f.{field} FROM {PEOPLE} d JOIN {STAGING} r "
+            f"ON r.login_key = d.login_key JOIN {STAGING} f ON f.line = (SELECT MIN(line) FROM {STAGING} x "
+            f"WHERE x.login_key = d.login_key AND x.{field} IS NOT NULL) "
+            f"WHERE d.differ = 1 AND r.line > f.line AND r.{field} IS NOT NULL AND r.{field} <> f.{field}"
         )
         problems += [
             RowProblem(line, field, f"{value!r} differs from {first_value!r} at line {first} for the same person")
             for line, value, first, first_value in _rows(sql)
         ]
     sql = (
-        f"SELECT r.line, r.site_name, f.line, f.site_name FROM {STAGING} r JOIN "
-        f"(SELECT site, MIN(line) AS first FROM {STAGING} WHERE site_name IS NOT NULL GROUP BY site "
-        f"HAVING COUNT(*) > 1) g ON g.site = r.site JOIN {STAGING} f ON f.line = g.first "
+        f"SELECT r.line, r.site_name, f.line, f.site_name FROM (SELECT site, MIN(line) AS first FROM {STAGING} "
+        "WHERE site_name IS NOT NULL GROUP BY site HAVING COUNT(DISTINCT site_name) > 1) g "
+        f"JOIN {STAGING} r ON r.site = g.site JOIN {STAGING} f ON f.line = g.first "
         "WHERE r.line > g.first AND r.site_name IS NOT NULL AND r.site_name <> f.site_name"
     )
     problems += [
@@ -241,12 +280,7 @@ def merge(applications: Sequence[str], created_by: str) -> MergeCounts:
         "WHERE NOT EXISTS (SELECT 1 FROM site s WHERE s.number = r.site) GROUP BY site",
         (now,),
     )
-    # One row per person: their first row's login id and email, and the names given on any row (alike where given).
-    people = (
-        "SELECT f.login_id, f.login_key, f.email, g.first_name, g.last_name, g.phone FROM "
-        f"(SELECT login_key, MIN(line) AS first, MAX(first_name) AS first_name, MAX(last_name) AS last_name, "
-        f"MAX(phone) AS phone FROM {STAGING} GROUP BY login_key) g JOIN {STAGING} f ON f.line = g.first"
-    )
+    people = f"SELECT login_id, login_key, email, first_name, last_name, phone FROM {PEOPLE}"
     # An identity's version (its SCIM ETag) moves with every change of its details.
     people_updated = _count(
         "UPDATE person SET login_id = r.login_id, email = r.email, "

@@ -162,15 +162,18 @@ def record_change(kind: str, site_number: str | None = None, login_key: str | No
 
 def record_bulk_change(kind: str, staged: str) -> int:
     """record_change for a bulk write (models/bulk.py) of the memberships listed in
-    the table STAGED (columns login_key, site, membership_id): member_lookup is
-    brought up to date for those rows only, and the one change-log entry names no
-    member, so every worker drops its whole cache (cheaper than one entry a row)."""
+    the table STAGED (columns login_key, site, role, levels: each membership as
+    member_lookup keeps it, whole): member_lookup is brought up to date for those
+    rows only, and the one change-log entry names no member, so every worker drops
+    its whole cache (cheaper than one entry a row)."""
     db.execute_sql(
         f"DELETE FROM member_lookup WHERE (login_key, site_number) IN (SELECT login_key, site FROM {staged})"
     )
     db.execute_sql(
-        "INSERT INTO member_lookup (login_key, site_number, role, levels) "
-        + member_lookup_rows(is_postgres(), f"m.id IN (SELECT membership_id FROM {staged})")
+        f"INSERT INTO member_lookup (login_key, site_number, role, levels) SELECT r.login_key, r.site, r.role, "
+        f"r.levels FROM {staged} r WHERE NOT EXISTS "
+        "(SELECT 1 FROM person p WHERE p.login_key = r.login_key AND p.active = FALSE) "  # as member_lookup_rows
+        "ORDER BY r.login_key, r.site"  # in the table's key order: each page written once
     )
     return _append_change(kind, None, None)
 

@@ -30,7 +30,7 @@ from authz.errors import ImportInvalid, Problem
 from models import bulk
 from models.db import write_transaction
 from models.directory import record_bulk_change
-from models.identifiers import login_id_problem, login_key
+from models.identifiers import MAX_LENGTH, is_acceptable, login_id_problem, login_key
 from models.schema import ROLES
 
 BATCH_ROWS = 5000  # rows staged per COPY / executemany
@@ -60,7 +60,7 @@ def import_bulk(
     """Load the memberships of PATH (FMT: csv or jsonl), all or nothing; ImportInvalid
     lists every problem by line. ACTOR is the audit record's actor."""
     source = path.name
-    checker = _RowChecker(table)
+    checker = _RowChecker(table, fmt)
     problems: list[Problem] = []
     digest = _sha256(path)
     with open(path, "rb") as binary:
@@ -183,11 +183,13 @@ def _csv_records(binary: IO[bytes], checker: _RowChecker) -> Iterator[tuple[int,
             if len(cells) != width:
                 yield line, f"has {len(cells)} fields; the header has {width}"
                 continue
-            yield line, {c: (v[1:] if v[:1] == "'" else v) or None for c, v in zip(columns, cells, strict=True)}
+            yield line, dict(zip(columns, cells, strict=True))
     except UnicodeDecodeError as error:
         raise _Unreadable(reader.line_num + 1, f"is not UTF-8 ({error.reason})") from None
     except csv.Error as error:
         raise _Unreadable(reader.line_num, f"is not CSV: {error}") from None
+    finally:
+        text.detach()  # the caller's file stays the caller's to close
 
 
 def _columns(header: list[str], checker: _RowChecker) -> list[str]:
@@ -234,87 +236,124 @@ def _jsonl_records(binary: IO[bytes], checker: _RowChecker) -> Iterator[tuple[in
 # -- one row ------------------------------------------------------------------------
 
 
-class _RowChecker:
-    """The checks one row can pass alone, with the policy in force."""
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell as the checks read it: blank is None; one leading apostrophe (the
+    spreadsheet's mark for text that could read as a formula, which the export
+    writes) is dropped."""
+    if not value:
+        return None
+    if value[0] == "'":
+        return value[1:] or None
+    return value
 
-    def __init__(self, table: DecisionTable):
+
+def _json_value(value: Any) -> Any:
+    """A JSON value as the checks read it: "" and null are None."""
+    return value if value != "" else None
+
+
+class _RowChecker:
+    """The checks one row can pass alone, with the policy in force. Runs on every
+    row of a file of millions: the common case is kept to a few cheap tests."""
+
+    def __init__(self, table: DecisionTable, fmt: BulkFormat):
+        self._cell = _csv_cell if fmt == "csv" else _json_value
         catalogue = table.catalogue
         self.apps = list(catalogue.applications)
-        self.orders = {app: table.level_order(app) for app in self.apps}
-        self.highest_role = {role: catalogue.roles[role].holds_highest_level for role in ROLES}
-        self.holders = {app: ", ".join(sorted(catalogue.applications[app].holders or ROLES)) for app in self.apps}
-        self.may_hold = {(role, app): catalogue.may_hold(role, app) for role in ROLES for app in self.apps}
+        self._plans: dict[str, list[tuple[str, tuple[str, ...], Callable[[str], str | None]]]] = {
+            role: [(app, table.level_order(app), self._judge(table, role, app)) for app in self.apps] for role in ROLES
+        }
+
+    @staticmethod
+    def _judge(table: DecisionTable, role: str, app: str) -> Callable[[str], str | None]:
+        """What is wrong with LEVEL (known, above the lowest) for ROLE in APP, or None."""
+        catalogue, order = table.catalogue, table.level_order(app)
+        if catalogue.roles[role].holds_highest_level:
+            highest = order[-1]
+            return lambda level: (
+                None if level == highest else (f"a {role} holds the highest level, '{highest}': leave it blank")
+            )
+        if not catalogue.may_hold(role, app):
+            holders = ", ".join(sorted(catalogue.applications[app].holders or ROLES))
+            return lambda level: f"a {role} may not hold '{app}' (only {holders})"
+        return lambda level: None
 
     def check(self, line: int, record: Record) -> tuple | list[tuple[str, str]]:
         """The row to stage (models.bulk.STAGED, then the levels), or its problems as (field, message)."""
         problems: list[tuple[str, str]] = []
-        site = self._identifier(record, "site", problems)
-        login = self._identifier(record, "login_id", problems)
-        email = self._text(record, "email", problems, required=True)
-        if email is not None and "@" not in email:
+        _cell = self._cell
+        site = _identifier(_cell(record.get("site")), "site", problems)
+        login = _identifier(_cell(record.get("login_id")), "login_id", problems)
+        email = _text(_cell(record.get("email")), "email", problems)
+        if email is None:
+            if not any(f == "email" for f, _ in problems):
+                problems.append(("email", "is required"))
+        elif "@" not in email:
             problems.append(("email", f"{email!r} is not an email address"))
-        details = [self._text(record, field, problems) for field in DETAILS]
-        role = record.get("role")
-        if role not in ROLES:
+        site_name, first_name, last_name, phone = (_text(_cell(record.get(f)), f, problems) for f in DETAILS)
+        role = _cell(record.get("role"))
+        levels: list[str | None] = []
+        if role in self._plans:
+            for app, order, judge in self._plans[role]:
+                level = _cell(record.get(app))
+                if level is None or level == order[0]:
+                    levels.append(None)
+                elif level not in order:
+                    problems.append((app, f"unknown level {level!r} (known: {', '.join(order)})"))
+                elif (problem := judge(level)) is not None:
+                    problems.append((app, problem))
+                else:
+                    levels.append(None if role == "primary" else level)
+        else:
             problems.append(("role", f"must be one of {', '.join(ROLES)}, got {role!r}"))
-        levels = self._levels(record, role, problems) if role in ROLES else []
         if problems:
             return problems
         assert site is not None and login is not None  # else a problem was found
-        site_name, first_name, last_name, phone = details
-        return (line, site, site_name, login, login_key(login), email, first_name, last_name, phone, role, *levels)
+        held = ",".join(f"{app}:{level}" for app, level in sorted(zip(self.apps, levels, strict=True)) if level)
+        return (
+            line,
+            site,
+            site_name,
+            login,
+            login_key(login),
+            email,
+            first_name,
+            last_name,
+            phone,
+            role,
+            held,
+            *levels,
+        )
 
-    def _identifier(self, record: Record, field: str, problems: list[tuple[str, str]]) -> str | None:
-        """A login id or site number as every door accepts them (models.identifiers): never trimmed or repaired."""
-        value = record.get(field)
-        if not isinstance(value, str):
-            problems.append((field, "is required" if value is None else "must be text"))
-            return None
-        problem = login_id_problem(value)
-        if problem is None and len(value) > LIMITS.get(field, 320):
-            problem = f"is longer than {LIMITS[field]} characters"
-        if problem:
-            problems.append((field, f"{problem}: {value!r}"))
-            return None
+
+def _identifier(value: Any, field: str, problems: list[tuple[str, str]]) -> str | None:
+    """A login id or site number as every door accepts them (models.identifiers):
+    never trimmed or repaired."""
+    limit = LIMITS.get(field, MAX_LENGTH)
+    if isinstance(value, str) and 0 < len(value) <= limit and is_acceptable(value):
         return value
-
-    def _text(
-        self, record: Record, field: str, problems: list[tuple[str, str]], *, required: bool = False
-    ) -> str | None:
-        value = record.get(field)
-        if isinstance(value, str):
-            value = value.strip() or None
-        if value is None:
-            if required:
-                problems.append((field, "is required"))
-            return None
-        if not isinstance(value, str):
-            problems.append((field, "must be text"))
-        elif not value.isprintable():
-            problems.append((field, f"holds a character that is not printable: {value!r}"))
-        elif len(value) > LIMITS[field]:
-            problems.append((field, f"is longer than {LIMITS[field]} characters"))
-        else:
-            return value
+    if not isinstance(value, str):
+        problems.append((field, "is required" if value is None else "must be text"))
         return None
+    problem = login_id_problem(value) or f"is longer than {limit} characters"
+    problems.append((field, f"{problem}: {value!r}"))
+    return None
 
-    def _levels(self, record: Record, role: str, problems: list[tuple[str, str]]) -> list[str | None]:
-        """Each application's level to store (None: the lowest, never stored). A role
-        that holds the highest level (the primary) may leave it blank or name it."""
-        levels: list[str | None] = []
-        for app in self.apps:
-            level = record.get(app)
-            order = self.orders[app]
-            if level is None or level == order[0]:
-                levels.append(None)
-            elif not isinstance(level, str) or level not in order:
-                problems.append((app, f"unknown level {level!r} (known: {', '.join(order)})"))
-            elif self.highest_role[role]:
-                if level != order[-1]:
-                    problems.append((app, f"a {role} holds the highest level, '{order[-1]}': leave it blank"))
-                levels.append(None)
-            elif not self.may_hold[(role, app)]:
-                problems.append((app, f"a {role} may not hold '{app}' (only {self.holders[app]})"))
-            else:
-                levels.append(level)
-        return levels
+
+def _text(value: Any, field: str, problems: list[tuple[str, str]]) -> str | None:
+    """Optional text (None: not given), trimmed, printable, within its column's length."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append((field, "must be text"))
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > LIMITS[field]:
+        problems.append((field, f"is longer than {LIMITS[field]} characters"))
+    elif not value.isprintable():
+        problems.append((field, f"holds a character that is not printable: {value!r}"))
+    else:
+        return value
+    return None
