@@ -14,7 +14,7 @@ from authz.contract.bulk import ImportProgress
 
 BAR_WIDTH = 30
 REDRAW_S = 0.1  # a terminal bar is redrawn at most this often
-STEP = 0.1  # plain lines: one each time another tenth of the file is read
+TENTHS = 10  # plain lines: one each time another tenth of the file is read
 
 
 class ImportMeter:
@@ -27,15 +27,16 @@ class ImportMeter:
         self._clock = clock
         self._started = clock()
         self._drawn = float("-inf")
-        self._next_step = STEP
+        self._tenths = 0  # plain lines: tenths of the file reported so far
+        self._rows_said = -1
+        self._last = ImportProgress("reading", 0)
         self._phase = ""
 
     def __call__(self, progress: ImportProgress) -> None:
         phase_changed = progress.phase != self._phase
-        if phase_changed and self._tty and self._phase == "reading":
-            self._draw(progress, force=True)
-            self._out.write("\n")
-        self._phase = progress.phase
+        if phase_changed and self._phase == "reading":
+            self._end_reading()
+        self._phase, self._last = progress.phase, progress
         if progress.phase == "reading":
             if self._tty:
                 self._draw(progress, force=phase_changed)
@@ -47,6 +48,15 @@ class ImportMeter:
             self._say(f"done: {progress.rows:,} rows in {elapsed:.1f} s")
         else:
             self._say(f"{progress.phase} {progress.rows:,} rows ({elapsed:.1f} s)")
+
+    def _end_reading(self) -> None:
+        """The reading phase's last count, shown whole before the next phase."""
+        if self._tty:
+            self._draw(self._last, force=True)
+            self._out.write("\n")
+        elif self._last.rows != self._rows_said:
+            fraction = self._fraction(self._last)
+            self._say(f"read {self._last.rows:,} rows" + (f" ({fraction:.0%})" if fraction is not None else ""))
 
     def _fraction(self, progress: ImportProgress) -> float | None:
         if progress.bytes_total and progress.bytes_read is not None:
@@ -70,10 +80,10 @@ class ImportMeter:
         fraction = self._fraction(progress)
         if first:
             self._say(f"reading {self._name}")
-        if fraction is None or fraction < self._next_step:
+        if fraction is None or int(fraction * TENTHS) <= self._tenths:
             return
-        while self._next_step <= fraction + 1e-9:
-            self._next_step += STEP
+        self._tenths = int(fraction * TENTHS)
+        self._rows_said = progress.rows
         self._say(f"read {progress.rows:,} rows ({fraction:.0%})")
 
     def _say(self, text: str) -> None:

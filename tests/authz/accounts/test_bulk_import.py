@@ -312,3 +312,16 @@ def test_export_of_one_site_is_audited_and_an_unknown_site_is_not_found(database
 )
 def test_csv_cells_are_spreadsheet_safe(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_a_deactivated_identity_keeps_its_memberships_but_gets_no_new_one(database, policy_table, tmp_path):
+    load(write(tmp_path, HEADER + site_rows("7", 2) + site_rows("8", 1)), policy_table)
+    Person.update(active=False).where(Person.login_key == login_key("p1@s7.example")).execute()
+    restated = HEADER + "7,,P1@s7.example,p1@s7.example,,,user,view,,\n"
+    assert load(write(tmp_path, restated, "restated.csv"), policy_table).memberships_updated == 1
+    assert fetch_member(login_key("p1@s7.example"), "7") is None  # the check path still denies them
+    added = HEADER + "8,,P1@s7.example,p1@s7.example,,,user,,,\n"
+    assert problems_of(write(tmp_path, added, "added.csv"), policy_table) == [
+        "added.csv:2: login_id: 'P1@s7.example' is deactivated by the identity provider and cannot be added"
+    ]
+    assert role_of("8", "p1@s7.example") is None
