@@ -74,12 +74,18 @@ def _level_columns(applications: int) -> list[str]:
 # into several indexes in one transaction, and once its dirty pages outgrow the
 # cache SQLite spills them to the WAL and reads them back, one page at a time.
 SQLITE_IMPORT_CACHE_KIB = 1024 * 1024
+PG_IMPORT_SETTINGS = {"temp_buffers": "1GB", "work_mem": "256MB", "maintenance_work_mem": "512MB"}
 
 
 def create_staging(applications: int) -> None:
     """A fresh temporary table for one import on this connection."""
     drop_staging()
-    if not is_postgres():
+    if is_postgres():
+        # This session's memory for its temporary tables (the default, 8 MB, sends a
+        # large import's staging to disk), sorts and hashes, and index builds.
+        for setting, value in PG_IMPORT_SETTINGS.items():
+            db.execute_sql(f"SET {setting} = '{value}'")
+    else:
         db.execute_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
         db.execute_sql(f"PRAGMA temp.cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
         db.execute_sql("PRAGMA temp_store = MEMORY")
@@ -136,7 +142,7 @@ def index_staging() -> None:
         db.execute_sql(f"ANALYZE {STAGING}")
     # Each person once: their first row's login id and email, the names given on
     # any row, and whether their rows disagree (then _disagreements says where).
-    differ = " OR ".join(f"COUNT(DISTINCT {c}) > 1" for c in ("email", "first_name", "last_name", "phone"))
+    differ = " OR ".join(f"MIN({c}) <> MAX({c})" for c in ("email", "first_name", "last_name", "phone"))
     db.execute_sql(
         f"CREATE TEMPORARY TABLE {PEOPLE} AS SELECT f.login_key, f.login_id, f.email, g.first_name, g.last_name, "
         f"g.phone, g.differ FROM (SELECT login_key, MIN(line) AS first, MAX(first_name) AS first_name, "
@@ -310,20 +316,41 @@ def merge(applications: Sequence[str], created_by: str) -> MergeCounts:
         f"DELETE FROM membership_level WHERE membership_id IN "
         f"(SELECT membership_id FROM {STAGING} WHERE membership_id IS NOT NULL)"
     )
+    # A new membership's id is BASE + its line: known without reading it back.
+    base = _membership_id_base()
     memberships_created = _count(
-        "INSERT INTO membership (site_id, person_id, role, created_at, created_by) "
-        f"SELECT s.id, p.id, r.role, {param}, {param} FROM {STAGING} r JOIN site s ON s.number = r.site "
-        "JOIN person p ON p.login_key = r.login_key WHERE r.membership_id IS NULL",
-        (now, created_by),
+        "INSERT INTO membership (id, site_id, person_id, role, created_at, created_by) "
+        f"SELECT {param} + r.line, s.id, p.id, r.role, {param}, {param} FROM {STAGING} r "
+        "JOIN site s ON s.number = r.site JOIN person p ON p.login_key = r.login_key WHERE r.membership_id IS NULL",
+        (base, now, created_by),
     )
-    _resolve_memberships()
+    if memberships_created and is_postgres():
+        db.execute_sql("SELECT setval('membership_id_seq', (SELECT MAX(id) FROM membership))")
     for i, app in enumerate(applications):
         db.execute_sql(
             "INSERT INTO membership_level (membership_id, application, level) "
-            f"SELECT membership_id, {param}, l{i} FROM {STAGING} WHERE l{i} IS NOT NULL",
-            (app,),
+            f"SELECT COALESCE(membership_id, {param} + line), {param}, l{i} FROM {STAGING} WHERE l{i} IS NOT NULL",
+            (base, app),
         )
     return MergeCounts(sites_created, people_created, people_updated, memberships_created, memberships_updated)
+
+
+def _membership_id_base() -> int:
+    """An id above every membership id used so far (and on PostgreSQL, every id its
+    sequence handed out), with the table locked against other writers until commit,
+    so that no one else takes an id from BASE + 1 on. SQLite's write lock is held already."""
+    if is_postgres():
+        db.execute_sql("LOCK TABLE membership IN SHARE ROW EXCLUSIVE MODE")
+        sql = (
+            "SELECT GREATEST((SELECT COALESCE(MAX(id), 0) FROM membership), "
+            "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM membership_id_seq))"
+        )
+    else:  # AUTOINCREMENT: never an id used before, even if deleted since
+        sql = (
+            "SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM membership), "
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'membership'), 0))"
+        )
+    return int(db.execute_sql(sql).fetchone()[0])
 
 
 def _resolve_memberships() -> int:

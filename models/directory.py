@@ -163,11 +163,13 @@ def record_change(kind: str, site_number: str | None = None, login_key: str | No
 def record_bulk_change(kind: str, staged: str) -> int:
     """record_change for a bulk write (models/bulk.py) of the memberships listed in
     the table STAGED (columns login_key, site, role, levels: each membership as
-    member_lookup keeps it, whole): member_lookup is brought up to date for those
-    rows only, and the one change-log entry names no member, so every worker drops
-    its whole cache (cheaper than one entry a row)."""
+    member_lookup keeps it, whole; membership_id: set where the row replaced a
+    stored membership): member_lookup is brought up to date for those rows only,
+    and the one change-log entry names no member, so every worker drops its whole
+    cache (cheaper than one entry a row)."""
     db.execute_sql(
-        f"DELETE FROM member_lookup WHERE (login_key, site_number) IN (SELECT login_key, site FROM {staged})"
+        "DELETE FROM member_lookup WHERE (login_key, site_number) IN "
+        f"(SELECT login_key, site FROM {staged} WHERE membership_id IS NOT NULL)"
     )
     db.execute_sql(
         f"INSERT INTO member_lookup (login_key, site_number, role, levels) SELECT r.login_key, r.site, r.role, "
