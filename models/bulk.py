@@ -326,12 +326,17 @@ def merge(applications: Sequence[str], created_by: str) -> MergeCounts:
     )
     if memberships_created and is_postgres():
         db.execute_sql("SELECT setval('membership_id_seq', (SELECT MAX(id) FROM membership))")
-    for i, app in enumerate(applications):
-        db.execute_sql(
-            "INSERT INTO membership_level (membership_id, application, level) "
-            f"SELECT COALESCE(membership_id, {param} + line), {param}, l{i} FROM {STAGING} WHERE l{i} IS NOT NULL",
-            (base, app),
-        )
+    # One statement, in the primary key's order: each index page is written once.
+    levels = " UNION ALL ".join(
+        f"SELECT COALESCE(membership_id, {param} + line) AS id, {param} AS app, l{i} AS level "
+        f"FROM {STAGING} WHERE l{i} IS NOT NULL"
+        for i in range(len(applications))
+    )
+    db.execute_sql(
+        f"INSERT INTO membership_level (membership_id, application, level) SELECT id, app, level FROM ({levels}) x "
+        "ORDER BY id, app",
+        tuple(value for app in applications for value in (base, app)),
+    )
     return MergeCounts(sites_created, people_created, people_updated, memberships_created, memberships_updated)
 
 
