@@ -16,12 +16,13 @@ stored)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from models.db import db, is_postgres, read_transaction
-from models.errors import classified
+from models.db import SQLITE_PRAGMAS, db, is_postgres, read_transaction
+from models.errors import DRIVER_ERRORS, classified
 from models.schema import utcnow
 
 STAGING = "import_row"
@@ -74,7 +75,8 @@ def _level_columns(applications: int) -> list[str]:
 # into several indexes in one transaction, and once its dirty pages outgrow the
 # cache SQLite spills them to the WAL and reads them back, one page at a time.
 SQLITE_IMPORT_CACHE_KIB = 1024 * 1024
-PG_IMPORT_SETTINGS = {"temp_buffers": "1GB", "work_mem": "256MB", "maintenance_work_mem": "512MB"}
+PG_IMPORT_SETTINGS = {"work_mem": "256MB", "maintenance_work_mem": "512MB"}
+PG_TEMP_BUFFERS = "1GB"
 
 
 def create_staging(applications: int) -> None:
@@ -85,6 +87,7 @@ def create_staging(applications: int) -> None:
         # large import's staging to disk), sorts and hashes, and index builds.
         for setting, value in PG_IMPORT_SETTINGS.items():
             db.execute_sql(f"SET {setting} = '{value}'")
+        _more_temp_buffers()
     else:
         db.execute_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
         db.execute_sql(f"PRAGMA temp.cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
@@ -98,9 +101,26 @@ def create_staging(applications: int) -> None:
     )
 
 
+def _more_temp_buffers() -> None:
+    """PostgreSQL lets a session size its temporary tables' buffers only before it
+    first uses one: a later import in the same session keeps what it has."""
+    [(current,)] = db.execute_sql("SELECT current_setting('temp_buffers')").fetchall()
+    if current == PG_TEMP_BUFFERS:
+        return
+    with contextlib.suppress(*DRIVER_ERRORS):  # slower, not wrong
+        db.execute_sql(f"SET temp_buffers = '{PG_TEMP_BUFFERS}'")
+
+
 def drop_staging() -> None:
+    """Drop the staging tables, and give the connection back its usual settings."""
     db.execute_sql(f"DROP TABLE IF EXISTS {PEOPLE}")
     db.execute_sql(f"DROP TABLE IF EXISTS {STAGING}")
+    if is_postgres():
+        for setting in PG_IMPORT_SETTINGS:
+            db.execute_sql(f"RESET {setting}")
+    else:
+        db.execute_sql(f"PRAGMA cache_size = {SQLITE_PRAGMAS['cache_size']}")
+        db.execute_sql("PRAGMA temp_store = DEFAULT")
 
 
 def stage(rows: Sequence[tuple], applications: int) -> None:
