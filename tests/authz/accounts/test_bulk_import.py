@@ -323,3 +323,23 @@ def test_a_deactivated_identity_keeps_its_memberships_but_gets_no_new_one(databa
         "added.csv:2: login_id: 'P1@s7.example' is deactivated by the identity provider and cannot be added"
     ]
     assert role_of("8", "p1@s7.example") is None
+
+
+def test_bad_json_lines_are_reported_by_line(database, policy_table, tmp_path):
+    good = {"site": "8", "site_name": "Eight", "login_id": "ann@example.test", "email": "a@x.test", "role": "primary"}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({**good, "login_id": "ben@example.test", "role": "user", "colour": "red"}),
+        json.dumps({**good, "login_id": "cat@example.test", "role": "user", "levels": {"reporting": "edit"}}),
+        json.dumps({**good, "login_id": 7, "role": "user"}),
+    ]
+    problems = problems_of(write(tmp_path, "\n".join(lines) + "\n", "members.jsonl"), policy_table)
+    assert [p.split(": ", 2)[:2] for p in problems] == [
+        ["members.jsonl:2", "row"],
+        ["members.jsonl:3", "row"],
+        ["members.jsonl:4", "reporting"],
+        ["members.jsonl:5", "login_id"],
+    ]
+    assert "unknown field(s) colour" in problems[1] and problems[3].endswith("login_id: must be text")
+    assert nothing_stored()
