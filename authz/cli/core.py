@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from authz.cli.common import service, timestamp
+from authz.cli.common import service, timestamp, whole_number
 from authz.config import PROJECT_ROOT, Settings
+from authz.errors import InvalidInput
 
 # Overridable for installs where the package does not sit beside deploy/ (a wheel).
 DEMO_DATA = Path(os.environ.get("AUTHZ_DEMO_DATA", PROJECT_ROOT / "deploy" / "demo-data.yaml"))
@@ -28,8 +29,26 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    counts = service(settings).data.import_file(args.file)
-    print(f"imported {counts['sites']} sites, {counts['people']} people, {counts['memberships']} memberships")
+    """YAML through the original importer; CSV and JSON lines in bulk, with progress on stderr."""
+    from authz.cli.progress import ImportMeter
+    from authz.contract.bulk import SUFFIXES
+
+    fmt = args.format or SUFFIXES.get(args.file.suffix.lower())
+    if fmt is None:
+        raise InvalidInput(f"cannot tell the format of {args.file} from its name: give --format", field="--format")
+    if fmt == "yaml":
+        counts = service(settings).data.import_file(args.file)
+        print(f"imported {counts['sites']} sites, {counts['people']} people, {counts['memberships']} memberships")
+        return 0
+    report = service(settings).data.import_bulk(
+        args.file, fmt, progress=ImportMeter(args.file.name), batch_rows=args.batch_rows
+    )
+    print(
+        f"imported {report.rows:,} memberships ({report.memberships_created:,} new, "
+        f"{report.memberships_updated:,} updated); {report.sites_created:,} sites and "
+        f"{report.people_created:,} people created, {report.people_updated:,} people updated; "
+        f"change {report.change_seq}"
+    )
     return 0
 
 
@@ -84,8 +103,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("migrate", help="bring the database schema up (or down) to a version")
     p.add_argument("--to", help="target version, e.g. 0000 to undo everything (default: latest)")
     p.set_defaults(run=cmd_migrate)
-    p = sub.add_parser("import", help="load sites, people and memberships from a YAML file")
+    p = sub.add_parser(
+        "import", help="load memberships from CSV or JSON lines (in bulk), or sites, people and memberships from YAML"
+    )
     p.add_argument("file", type=Path)
+    p.add_argument("--format", choices=("csv", "jsonl", "yaml"), help="default: from the file name's ending")
+    p.add_argument(
+        "--batch-rows",
+        dest="batch_rows",
+        type=whole_number(1),
+        default=5000,
+        help="rows sent to the database at once (CSV, JSON lines; default 5000)",
+    )
     p.set_defaults(run=cmd_import)
     sub.add_parser("demo", help="load the demo data if the database is empty; print a fresh demo key").set_defaults(
         run=cmd_demo

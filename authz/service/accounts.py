@@ -45,9 +45,8 @@ from authz.contract.members import (
     SiteList,
     UserCheck,
 )
-from authz.service.operation import operation
+from authz.service.operation import classified_stream, operation
 from authz.service.runtime import Runtime
-from models.errors import DRIVER_ERRORS, classify
 
 
 class MemberService:
@@ -71,7 +70,7 @@ class MemberService:
         the other rows stream as the caller reads them."""
         chunks = members.export_csv(self._rt.table, actor, site)
         first = next(chunks)  # the header line and the first batch of rows
-        return _classified(itertools.chain((first,), chunks))
+        return classified_stream(itertools.chain((first,), chunks))
 
     @operation
     def user_check(self, actor: Actor, site: str, login_id: str) -> UserCheck:
@@ -181,14 +180,3 @@ class SiteAuditService:
     @operation
     def trail(self, actor: Actor, site: str, query: AuditQuery) -> AuditPage:
         return site_audit.read_trail(self._rt.table, actor, site, query)
-
-
-def _classified(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """CHUNKS, with a database failure while streaming classified like any other.
-    The status and headers are sent by then, so the failure cannot become a 503:
-    the server ends the connection without the chunked body's last chunk, and
-    the client sees a transfer cut short, never a complete-looking file."""
-    try:
-        yield from chunks
-    except DRIVER_ERRORS as error:
-        raise classify(error) from error

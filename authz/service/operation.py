@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 from models.errors import DRIVER_ERRORS, classify
@@ -25,3 +25,14 @@ def operation(method: Callable[P, R]) -> Callable[P, R]:
             raise classify(error) from error
 
     return run
+
+
+def classified_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """CHUNKS, with a database failure while streaming classified like any other.
+    The status and headers are sent by then, so the failure cannot become a 503:
+    the server ends the connection without the chunked body's last chunk, and
+    the client sees a transfer cut short, never a complete-looking file."""
+    try:
+        yield from chunks
+    except DRIVER_ERRORS as error:
+        raise classify(error) from error

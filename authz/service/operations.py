@@ -3,18 +3,21 @@ loads, and the audit chain as a whole."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
 
-from authz.accounts import importer, notifications
+from authz.accounts import bulk_export, bulk_import, importer, notifications
 from authz.audit import trail
 from authz.authn import keys
 from authz.authn.acting import acting_person
 from authz.authn.keys import Caller, KeyInfo
 from authz.contract.actors import CLI_OPERATOR, Actor
 from authz.contract.audit import AuditEntry
-from authz.service.operation import operation
+from authz.contract.bulk import BulkFormat, ImportProgress, ImportReport
+from authz.service.operation import classified_stream, operation
 from authz.service.runtime import Runtime
 from models.errors import DRIVER_ERRORS, classify
 from models.schema import Site
@@ -89,6 +92,29 @@ class DataService:
     def import_file(self, path: Path) -> dict[str, int]:
         """Sites, people and memberships from a YAML file, all or nothing."""
         return importer.import_file(path, self._rt.table)
+
+    @operation
+    def import_bulk(
+        self,
+        path: Path,
+        fmt: BulkFormat,
+        actor: Actor = CLI_OPERATOR,
+        progress: Callable[[ImportProgress], None] | None = None,
+        batch_rows: int = bulk_import.BATCH_ROWS,
+    ) -> ImportReport:
+        """Memberships from a CSV or JSON-lines file, streamed, all or nothing
+        (ImportInvalid lists every problem by line). PROGRESS hears how far it is."""
+        kwargs = {"progress": progress} if progress is not None else {}
+        return bulk_import.import_bulk(path, fmt, self._rt.table, actor.audit_name, batch_rows=batch_rows, **kwargs)
+
+    @operation
+    def export_memberships(self, site: str | None, fmt: BulkFormat, actor: Actor = CLI_OPERATOR) -> Iterator[bytes]:
+        """A site's memberships (None: every site's) as FMT, streamed in chunks; audited
+        now, and the first rows read now (a failing database fails the operation, not
+        the file half-way)."""
+        chunks = bulk_export.export_memberships(self._rt.table, actor.audit_name, site, fmt)
+        first = next(chunks)
+        return classified_stream(itertools.chain((first,), chunks))
 
     @operation
     def load_demo(self, path: Path) -> bool:
