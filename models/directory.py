@@ -20,6 +20,7 @@ from typing import Any, cast
 from peewee import fn
 
 from models import locks
+from models.change_channel import announce
 from models.db import db, is_postgres
 from models.schema import ChangeLog, Membership, MembershipLevel, Person, Site
 from models.snapshot import SqlForParam, database_rows
@@ -154,12 +155,17 @@ def record_change(kind: str, site_number: str | None = None, login_key: str | No
 
     On PostgreSQL, sequence numbers are handed out before commit, so a poller could
     see seq 11 commit before seq 10 and skip 10 for ever. The transaction-scoped
-    lock makes change-log writers commit in seq order."""
+    lock makes change-log writers commit in seq order. The change is announced on
+    the change channel (models/change_channel.py) in the same transaction, so
+    listeners hear of it when, and only if, it commits."""
     if kind != "api_key":
         _refresh_member_lookup(login_key, site_number)
-    if is_postgres():
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.CHANGE_LOG,))
-    return ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
+    if not is_postgres():
+        return ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
+    db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.CHANGE_LOG,))
+    seq = ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
+    announce(seq)
+    return seq
 
 
 def changes_since(seq: int, limit: int) -> list[Change]:

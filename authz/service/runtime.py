@@ -22,6 +22,8 @@ from authz.engine.acceptance import accept_policy
 from authz.engine.table import DecisionTable
 from authz.errors import PolicyInvalid
 from models import directory
+from models.change_channel import ChangeListener, connector
+from models.db import db, is_postgres
 from models.directory import Change
 from models.snapshot import ReadSnapshot
 
@@ -123,7 +125,9 @@ class Runtime:
         self.settings = settings
         self.policy = policy
         self.snapshot = ReadSnapshot(lock_timeout_ms=settings.db_lock_timeout_ms)
-        self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000)
+        # PostgreSQL: changes are also pushed; the listener starts with the feed's first read.
+        self.listener = ChangeListener(connector(db.obj)) if settings.change_notify and is_postgres() else None
+        self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000, signal=self.listener)
         self.members = MemberCache(
             partial(directory.fetch_member, rows=self.snapshot.rows),
             partial(directory.why_absent, rows=self.snapshot.rows),
@@ -139,3 +143,10 @@ class Runtime:
     def table(self) -> DecisionTable:
         """The policy in force now: read it once per operation."""
         return self.policy.table
+
+    def close(self) -> None:
+        """Let go of what this runtime holds beyond peewee's connection (the change
+        listener's session, the read snapshot). A worker never needs to: it ends."""
+        if self.listener is not None:
+            self.listener.close()
+        self.snapshot.close()
