@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -129,9 +128,7 @@ class Runtime:
         self.listener = ChangeListener(connector(db.obj)) if settings.change_notify and is_postgres() else None
         self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000, signal=self.listener)
         self.members = MemberCache(
-            partial(directory.fetch_member, rows=self.snapshot.rows),
-            partial(directory.why_absent, rows=self.snapshot.rows),
-            settings.cache_size,
+            directory.member_finder(self.snapshot.rows), settings.member_cache_mb << 20, settings.cache_size
         )
         self.keys = KeyRing()
         self.tokens = TokenVerifier.configured(settings.identity)  # None while OpenID Connect is off

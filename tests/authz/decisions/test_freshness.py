@@ -43,8 +43,8 @@ def test_the_poll_interval_bounds_staleness(settings, demo, make):
 def test_a_change_drops_only_the_entries_it_names(settings, demo):
     worker = Worker(settings)
     fetched = []
-    real_fetch = worker.members._fetch
-    worker.members._fetch = lambda *key: fetched.append(key) or real_fetch(*key)
+    real_find = worker.members._find
+    worker.members._find = lambda *key: fetched.append(key) or real_find(*key)
     worker.check(CHECK)
     worker.check({**CHECK, "user": "bob@acme.example"})
     with directory.db.atomic():
