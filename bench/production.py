@@ -99,12 +99,16 @@ class Phase(core.Phase):
 
 def goal_values(p: dict[str, Phase]) -> dict[str, float]:
     ratio = core.paired_ratio
-    return {
+    values = {
         "pg_vs_bare": ratio(p["pg_big"], p["bare"], "rps"),
         "pg_p99_vs_bare": ratio(p["pg_big"], p["bare"], "p99_us"),
         "sqlite_big_vs_small": ratio(p["sqlite_big"], p["sqlite_small"], "rps"),
         "hot_pg_vs_sqlite": ratio(p["pg_hot"], p["sqlite_hot"], "rps"),
     }
+    if "pg_socket" in p:  # not a goal: the same, with PostgreSQL reached through a Unix socket
+        values["socket_vs_bare"] = ratio(p["pg_socket"], p["bare"], "rps")
+        values["socket_p99_vs_bare"] = ratio(p["pg_socket"], p["bare"], "p99_us")
+    return values
 
 
 def cpu_values(p: dict[str, Phase]) -> dict[str, float]:
@@ -141,6 +145,12 @@ def phase_rows(phases: dict[str, Phase]) -> list[list[str]]:
     ]
 
 
+INFO = [
+    ("socket_vs_bare", "(not a goal) PostgreSQL @1M through a Unix socket: throughput vs bare", ">=", 0.80),
+    ("socket_p99_vs_bare", "(not a goal) PostgreSQL @1M through a Unix socket: p99 vs bare p99", "<=", 1.50),
+]
+
+
 def goal_rows(values: dict[str, float], by_cpu: dict[str, float]) -> list[list[str]]:
     return [
         [
@@ -150,7 +160,7 @@ def goal_rows(values: dict[str, float], by_cpu: dict[str, float]) -> list[list[s
             "PASS" if core.met(values[key], comparison, target) else "MISS",
             f"{by_cpu[key]:.3f}x" if key in by_cpu else "",
         ]
-        for key, label, comparison, target in GOALS
+        for key, label, comparison, target in GOALS + [info for info in INFO if info[0] in values]
     ]
 
 
@@ -161,6 +171,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 3 s, 1 s warm-up")
+    parser.add_argument(
+        "--pg-socket",
+        default="/var/run/postgresql",
+        help="also serve PostgreSQL @1M through this Unix-socket directory, beside TCP (empty: not)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 3.0, 1.0
@@ -176,6 +191,12 @@ def main(argv: list[str]) -> int:
         "sqlite_big": core.Server("sqlite-1M", big.url),
         "pg_big": core.Server("postgres-1M", pg_big),
     }
+    socket = args.pg_socket if args.pg_socket and Path(args.pg_socket).is_dir() else ""
+    if socket:  # the same database, over a Unix socket instead of TCP on loopback
+        user = pg_big.split("://", 1)[1].split("@", 1)[0]
+        servers["pg_socket"] = core.Server(
+            "postgres-1M-socket", f"postgresql://{user}@/{pg_data.database_name(big)}?host={socket}"
+        )
     loads = {
         "bare": Load(small.requests, small.key(), small, False),
         "sqlite_small": Load(small.requests, small.key(), small, False),
@@ -183,6 +204,7 @@ def main(argv: list[str]) -> int:
         "pg_big": Load(big.requests, big.key(), big, True),
         "sqlite_hot": Load(hot, big.key(), big, False),
         "pg_hot": Load(hot, big.key(), big, True),
+        "pg_socket": Load(big.requests, big.key(), big, True),
     }
     names = {
         "bare": "bare",
@@ -191,13 +213,17 @@ def main(argv: list[str]) -> int:
         "sqlite_small": "check sqlite@1k",
         "sqlite_hot": "hot sqlite@1M",
         "pg_hot": "hot pg@1M",
+        "pg_socket": "check pg@1M socket",
     }
     server_of = {"sqlite_hot": "sqlite_big", "pg_hot": "pg_big"}
     phases = {
         key: Phase(names[key], servers[server_of.get(key, key)], loads[key])  # type: ignore[arg-type]
-        for key in ("bare", "pg_big", "sqlite_big", "sqlite_small", "sqlite_hot", "pg_hot")
+        for key in ("pg_socket", "bare", "pg_big", "sqlite_big", "sqlite_small", "sqlite_hot", "pg_hot")
+        if key in servers or key in server_of
     }
-    for key in ("pg_big", "pg_hot"):
+    for key in ("pg_big", "pg_hot", "pg_socket"):
+        if key not in phases:
+            continue
         phases[key].pg_database = pg_data.database_name(big)
     try:
         for server in servers.values():
