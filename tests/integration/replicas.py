@@ -13,8 +13,10 @@ A round, writes through one replica (`writer`) and checks on the other
    (the change is committed by then), check on the reader without a token,
    from several connections at once, until every worker (told apart by the
    first half of the decision id, drawn once per process) has answered
-   "denied". The round's latency is the last worker's first denial; an
-   "allowed" from a worker that had already denied is a regression.
+   "denied". The round's latency is the last worker's first denial (an upper
+   bound: it includes the wait until a poll reaches that worker); the last
+   "allowed" seen is a lower bound; an "allowed" from a worker that had
+   already denied is a regression.
 3. Revoke the second, and ask the reader with `min_change_seq` at once, from
    every connection: any "allowed" is a stale answer the token promised never
    to give."""
@@ -44,6 +46,7 @@ class RoundFailed(AssertionError):
 class Round:
     writer: str  # the replica the changes went through ("a" or "b")
     latency_ms: float  # revoke committed -> every worker of the reader answers "denied", no token
+    stale_ms: float  # revoke committed -> the last "allowed" seen from a reader worker (0: none): a lower bound
     polls: int  # checks sent until then
     regressions: int  # "allowed" from a worker after its own "denied"
     stale_with_token: int  # "allowed" answered to a check carrying the revoke's change seq
@@ -64,10 +67,10 @@ class Replicas:
         for user in (UNTOKENED, TOKENED):
             self._every_worker(target, user, granted, allowed=True)
         seq, committed = self._revoke(source, UNTOKENED)
-        latency, polls, regressions = self._until_every_worker_denies(target, UNTOKENED, seq, committed)
+        latency, last_stale, polls, regressions = self._until_every_worker_denies(target, UNTOKENED, seq, committed)
         seq, _ = self._revoke(source, TOKENED)
         stale, asked = self._tokened(target, TOKENED, seq)
-        return Round(writer, latency * 1000, polls, regressions, stale, asked)
+        return Round(writer, latency * 1000, last_stale * 1000, polls, regressions, stale, asked)
 
     # -- writes -----------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class Replicas:
 
     def _until_every_worker_denies(self, server: Server, user: str, seq: int, committed: float):
         first_denial: dict[str, float] = {}
+        last_allowed = [committed]
         regressions, polls = [0], [0]
         lock = threading.Lock()
 
@@ -125,10 +129,12 @@ class Replicas:
                     first_denial.setdefault(worker, at)
                 elif worker in first_denial:
                     regressions[0] += 1
+                else:
+                    last_allowed[0] = max(last_allowed[0], at)
                 return len(first_denial) >= self.workers
 
         self._in_parallel(ask, f"every worker to deny {user} (change {seq})")
-        return max(first_denial.values()) - committed, polls[0], regressions[0]
+        return max(first_denial.values()) - committed, last_allowed[0] - committed, polls[0], regressions[0]
 
     def _tokened(self, server: Server, user: str, seq: int) -> tuple[int, int]:
         stale, asked = [0], [0]
