@@ -15,8 +15,9 @@ A round, writes through one replica (`writer`) and checks on the other
    first half of the decision id, drawn once per process) has answered
    "denied". The round's latency is the last worker's first denial (an upper
    bound: it includes the wait until a poll reaches that worker); the last
-   "allowed" seen is a lower bound; an "allowed" from a worker that had
-   already denied is a regression.
+   "allowed" seen is a lower bound; an "allowed" that a worker gave after
+   its own "denied" (in the order of its decision ids' counter) is a
+   regression.
 3. Revoke the second, and ask the reader with `min_change_seq` at once, from
    every connection: any "allowed" is a stale answer the token promised never
    to give."""
@@ -91,7 +92,11 @@ class Replicas:
 
     # -- reads ------------------------------------------------------------------
 
-    def _ask(self, server: Server, user: str, min_change_seq: int | None = None) -> tuple[str, bool, int]:
+    def _ask(self, server: Server, user: str, min_change_seq: int | None = None) -> tuple[str, bool, int, int]:
+        """(worker, allowed, change seq, the worker's answer number). A decision id is
+        a random half drawn once per process and a counter (authz/ids.py): the first
+        names the worker, the second orders its answers as it gave them (client
+        threads may read them in another order)."""
         body: dict = {"user": user, "site": SITE, "action": ACTION}
         if min_change_seq is not None:
             body["min_change_seq"] = min_change_seq
@@ -99,14 +104,15 @@ class Replicas:
         if status != 200:
             raise RoundFailed(f"check of {user}: {status} {raw[:300]!r}")
         answer = json.loads(raw)
-        return answer["decision_id"][:16], answer["allowed"], answer["change_seq"]
+        decision = answer["decision_id"]
+        return decision[:16], answer["allowed"], answer["change_seq"], int(decision[16:], 16)
 
     def _every_worker(self, server: Server, user: str, seq: int, allowed: bool) -> None:
         """Until each worker has answered ALLOWED about USER (asked with the token, so at once)."""
         seen: set[str] = set()
 
         def ask() -> bool:
-            worker, answer, _ = self._ask(server, user, seq)
+            worker, answer, _, _ = self._ask(server, user, seq)
             if answer != allowed:
                 raise RoundFailed(f"{user} answered {answer} with min_change_seq {seq}")
             seen.add(worker)
@@ -117,31 +123,29 @@ class Replicas:
     def _until_every_worker_denies(self, server: Server, user: str, seq: int, committed: float):
         first_denial: dict[str, float] = {}
         last_allowed = [committed]
-        regressions, polls = [0], [0]
+        answers: list[tuple[str, int, bool]] = []  # (worker, answer number, allowed)
         lock = threading.Lock()
 
         def ask() -> bool:
-            worker, allowed, _ = self._ask(server, user)
+            worker, allowed, _, number = self._ask(server, user)
             at = time.monotonic()
             with lock:
-                polls[0] += 1
+                answers.append((worker, number, allowed))
                 if not allowed:
                     first_denial.setdefault(worker, at)
-                elif worker in first_denial:
-                    regressions[0] += 1
                 else:
                     last_allowed[0] = max(last_allowed[0], at)
                 return len(first_denial) >= self.workers
 
         self._in_parallel(ask, f"every worker to deny {user} (change {seq})")
-        return max(first_denial.values()) - committed, last_allowed[0] - committed, polls[0], regressions[0]
+        return max(first_denial.values()) - committed, last_allowed[0] - committed, len(answers), _regressions(answers)
 
     def _tokened(self, server: Server, user: str, seq: int) -> tuple[int, int]:
         stale, asked = [0], [0]
         lock = threading.Lock()
 
         def ask() -> bool:
-            _, allowed, answered_seq = self._ask(server, user, seq)
+            _, allowed, answered_seq, _ = self._ask(server, user, seq)
             if answered_seq < seq:
                 raise RoundFailed(f"answered at change {answered_seq}, asked for at least {seq}")
             with lock:
@@ -176,6 +180,16 @@ class Replicas:
             thread.join(self.deadline_s + 15)
         if failures:
             raise failures[0]
+
+
+def _regressions(answers: list[tuple[str, int, bool]]) -> int:
+    """Answers "allowed" that a worker gave after it had answered "denied", in the
+    order the worker gave them."""
+    first_denied: dict[str, int] = {}
+    for worker, number, allowed in answers:
+        if not allowed and number < first_denied.get(worker, number + 1):
+            first_denied[worker] = number
+    return sum(1 for worker, number, allowed in answers if allowed and number > first_denied.get(worker, number))
 
 
 def percentile(values: list[float], share: float) -> float:
