@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench bench-postgres bench-replicas bench-writes lock clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# On PostgreSQL (127.0.0.1:5432, or AUTHZ_BENCH_POSTGRES_URL): bench/README.md
+bench-postgres: $(BIN)/.installed
+	$(BIN)/python bench/production.py $(BENCH_ARGS)
+
+bench-replicas: $(BIN)/.installed
+	$(BIN)/python bench/replicas.py $(BENCH_ARGS)
+
+bench-writes: $(BIN)/.installed
+	$(BIN)/python bench/write_path.py $(BENCH_ARGS)
 
 # deploy/requirements.lock (the image's hashed dependencies) from pyproject.toml
 lock:

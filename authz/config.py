@@ -20,8 +20,12 @@ class ConfigError(Exception):
 class Settings:
     database_url: str = "sqlite:///var/authz.db"
     policy_dir: Path = PROJECT_ROOT / "policies"
-    cache_size: int = 20_000  # memberships cached per worker
+    member_cache_mb: int = 8  # memory each worker's member cache may take (~290 bytes a member)
+    cache_size: int | None = None  # and, if set, at most this many memberships cached per worker
     change_poll_ms: int = 250  # how stale a worker's cache may be at most
+    # PostgreSQL: each worker also listens for changes (LISTEN/NOTIFY) and catches up
+    # as soon as one commits; the poll stays the bound if the channel is down.
+    change_notify: bool = True
     log_level: str = "INFO"
     policy_poll_ms: int = 1000  # how often a worker looks for changed policy files
     state_dir: Path | None = None  # shared by one server's workers; None: a private temporary directory
@@ -43,8 +47,10 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL", cls.database_url),
             policy_dir=Path(env.get("AUTHZ_POLICY_DIR", str(cls.policy_dir))),
-            cache_size=_positive_int(env, "AUTHZ_CACHE_SIZE", cls.cache_size),
+            member_cache_mb=_positive_int(env, "AUTHZ_MEMBER_CACHE_MB", cls.member_cache_mb),
+            cache_size=_positive_int(env, "AUTHZ_CACHE_SIZE", 0) or None,
             change_poll_ms=_positive_int(env, "AUTHZ_CHANGE_POLL_MS", cls.change_poll_ms),
+            change_notify=_flag(env, "AUTHZ_CHANGE_NOTIFY", cls.change_notify),
             log_level=env.get("AUTHZ_LOG_LEVEL", cls.log_level).upper(),
             policy_poll_ms=_positive_int(env, "AUTHZ_POLICY_POLL_MS", cls.policy_poll_ms),
             state_dir=Path(env["AUTHZ_STATE_DIR"]) if env.get("AUTHZ_STATE_DIR") else None,
@@ -216,9 +222,11 @@ def _url(env: Mapping[str, str], name: str) -> str:
     raise ConfigError(f"{name} must be an https:// URL (http:// only on loopback), got {raw!r}")
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if not raw:
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True

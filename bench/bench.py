@@ -496,7 +496,7 @@ Per round, req/s / p99 ms / other load in cores:
 - Database files held in RAM for the run (mmap MAP_LOCKED by bench.py, not by the
   servers, whose RSS this does not change): {_held_note(phases)}. This VM's host evicts
   file pages within seconds; without the lock a share of 1M lookups become disk reads.
-- The member cache holds {_cache_size():,} memberships per worker by default, so at
+- The member cache holds {_cache_size()} per worker by default, so at
   {sizes["big"]:,} memberships most checks read SQLite; at {sizes["small"]:,} all but the misses to unknown
   users (new names every time) are cached after warm-up.
 """
@@ -505,10 +505,12 @@ Per round, req/s / p99 ms / other load in cores:
     return target
 
 
-def _cache_size() -> int:
+def _cache_size() -> str:
     from authz.config import Settings
+    from authz.decisions.member_cache import entry_cost
 
-    return Settings().cache_size
+    budget = Settings().member_cache_mb << 20
+    return f"{budget >> 20} MiB of memberships (about {budget // entry_cost(('p' * 29, '1' * 7)):,})"
 
 
 # ---------------------------------------------------------------- main

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -136,3 +137,29 @@ def read_transaction() -> Iterator[None]:
     models.errors'."""
     with classified(), db.atomic():
         yield
+
+
+# Connections inherited through a fork: kept, never used and never closed in the
+# child. A driver's close (psycopg2's Terminate message) or its destructor would
+# end the session the parent still uses, over the socket both processes share.
+_INHERITED: list[object] = []
+
+
+def keep_inherited(connection: object | None) -> None:
+    """Hold CONNECTION (inherited through a fork) for the rest of this process."""
+    if connection is not None:
+        _INHERITED.append(connection)
+
+
+def _after_fork_in_child() -> None:
+    """A process forked with the database open (gunicorn's preload_app, a
+    multiprocessing fork) connects afresh on its first statement."""
+    database = db.obj
+    state = getattr(database, "_state", None)
+    if state is None:
+        return
+    keep_inherited(state.conn)
+    state.reset()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

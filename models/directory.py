@@ -11,6 +11,7 @@ answered like peewee's (api/errors.py)."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +21,9 @@ from typing import Any, cast
 from peewee import fn
 
 from models import locks
+from models.change_channel import announce
 from models.db import db, is_postgres
+from models.errors import DRIVER_ERRORS, classify
 from models.schema import ChangeLog, Membership, MembershipLevel, Person, Site
 from models.snapshot import SqlForParam, database_rows
 
@@ -136,6 +139,63 @@ def why_absent(login_key: str, site_number: str, rows: Rows = database_rows) -> 
     """The reason code for a (login, site) pair with no row in member_lookup.
     An inactive person is denied as such on every site, whatever they hold."""
     [(active, site_exists)] = rows(_absence_sql, (login_key, site_number))
+    return _absence(active, site_exists)
+
+
+def find_member(login_key: str, site_number: str, rows: Rows = database_rows) -> MemberRecord | str:
+    """The member's record, or the reason code of their absence (why_absent).
+    Two statements: on SQLite they cost no round trip (PostgreSQL: PreparedFind)."""
+    record = fetch_member(login_key, site_number, rows)
+    return record if record is not None else why_absent(login_key, site_number, rows)
+
+
+class PreparedFind:
+    """find_member on PostgreSQL in one round trip, planned once per session: the
+    member's row, or, only when there is none (UNION ALL under LIMIT 1 stops at
+    the first row), the facts why_absent needs. Prepared (PREPARE) on each
+    connection peewee opens, as it is first used."""
+
+    _NAME = "authz_find_member"
+    _PREPARE = (
+        f"DEALLOCATE ALL; PREPARE {_NAME} (text, text) AS "
+        "(SELECT role, levels, NULL::int, NULL::bool FROM member_lookup WHERE login_key = $1 AND site_number = $2) "
+        "UNION ALL (SELECT NULL, NULL, "
+        "(SELECT CASE WHEN active IS NOT FALSE THEN 1 ELSE 0 END FROM person WHERE login_key = $1), "
+        "EXISTS (SELECT 1 FROM site WHERE number = $2)) LIMIT 1"
+    )
+    _EXECUTE = f"EXECUTE {_NAME} (%s, %s)"
+
+    def __init__(self) -> None:
+        self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()  # psycopg2 connections
+
+    def __call__(self, login_key: str, site_number: str) -> MemberRecord | str:
+        connection = None
+        try:
+            connection = db.obj.connection()
+            with connection.cursor() as cursor:
+                if connection not in self._prepared:
+                    cursor.execute(self._PREPARE)  # DEALLOCATE ALL: a session that failed half-way starts clean
+                    self._prepared.add(connection)
+                cursor.execute(self._EXECUTE, (login_key, site_number))
+                role, levels, active, site_exists = cursor.fetchone()
+        except DRIVER_ERRORS as error:
+            if connection is not None:
+                self._prepared.discard(connection)
+            raise classify(error) from error
+        if role is not None:
+            return _shared_record(role, levels)
+        return _absence(active, site_exists)
+
+
+def member_finder(rows: Rows) -> Callable[[str, str], MemberRecord | str]:
+    """find_member as the check path runs it: through ROWS (the read snapshot) on
+    SQLite; prepared, in one round trip, on PostgreSQL."""
+    if is_postgres():
+        return PreparedFind()
+    return lambda login_key, site_number: find_member(login_key, site_number, rows)
+
+
+def _absence(active: int | None, site_exists: bool) -> str:
     if active is None:
         return "unknown_user"
     if not active:
@@ -154,7 +214,9 @@ def record_change(kind: str, site_number: str | None = None, login_key: str | No
 
     On PostgreSQL, sequence numbers are handed out before commit, so a poller could
     see seq 11 commit before seq 10 and skip 10 for ever. The transaction-scoped
-    lock makes change-log writers commit in seq order."""
+    lock makes change-log writers commit in seq order. The change is announced on
+    the change channel (models/change_channel.py) in the same transaction, so
+    listeners hear of it when, and only if, it commits."""
     if kind != "api_key":
         _refresh_member_lookup(login_key, site_number)
     return _append_change(kind, site_number, login_key)
@@ -181,9 +243,12 @@ def record_bulk_change(kind: str, staged: str) -> int:
 
 
 def _append_change(kind: str, site_number: str | None, login_key: str | None) -> int:
-    if is_postgres():
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.CHANGE_LOG,))
-    return ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
+    if not is_postgres():
+        return ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
+    db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (locks.CHANGE_LOG,))
+    seq = ChangeLog.insert(kind=kind, site_number=site_number, login_key=login_key).execute()
+    announce(seq)
+    return seq
 
 
 def changes_since(seq: int, limit: int) -> list[Change]:

@@ -127,7 +127,10 @@ def postgres_database(request, tmp_path):
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, policy_dir=POLICY_DIR, cache_size=1000, change_poll_ms=60_000)
+    # No change listener: a test that wants one turns it on (and closes it).
+    return Settings(
+        database_url=database_url, policy_dir=POLICY_DIR, cache_size=1000, change_poll_ms=60_000, change_notify=False
+    )
 
 
 @pytest.fixture

@@ -1,8 +1,13 @@
-"""A worker's bounded LRU of memberships, absences included, invalidated entry
-by entry from the change feed. Single-threaded by design (gunicorn sync workers)."""
+"""A worker's LRU of memberships, absences included, invalidated entry by entry
+from the change feed, and bounded by a memory budget (AUTHZ_MEMBER_CACHE_MB):
+what an entry costs is counted as it is added, from the sizes of its key's
+objects plus the dictionary's own share, so longer login ids mean fewer entries,
+not more memory. Records are shared (models/directory.py) and count nothing.
+Single-threaded by design (gunicorn sync workers)."""
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -34,14 +39,30 @@ def _absent(code: str) -> Absent:
     return entry
 
 
+# What an OrderedDict entry costs beyond its key's objects: its slot in the hash
+# table and its node in the order list, 77 to 107 bytes by how full the table is
+# (tracemalloc, CPython 3.11; tests/authz/decisions/test_member_cache.py holds it).
+ENTRY_OVERHEAD = 100
+_size = sys.getsizeof
+
+
+def entry_cost(key: Key) -> int:
+    """Bytes one cached entry under KEY takes (an estimate within a few percent)."""
+    return _size(key) + _size(key[0]) + _size(key[1]) + ENTRY_OVERHEAD
+
+
+Find = Callable[[str, str], MemberRecord | str]  # the record, or why there is none
+
+
 class MemberCache:
-    def __init__(
-        self, fetch: Callable[[str, str], MemberRecord | None], why_absent: Callable[[str, str], str], max_entries: int
-    ):
-        self._fetch = fetch
-        self._why_absent = why_absent
-        self._max = max_entries
+    def __init__(self, find: Find, max_bytes: int, max_entries: int | None = None):
+        """FIND reads one member (models.directory.find_member); at most MAX_BYTES
+        of entries are kept, and at most MAX_ENTRIES if given."""
+        self._find = find
+        self._max_bytes = max_bytes
+        self._max_entries = max_entries if max_entries is not None else sys.maxsize
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self.bytes = 0  # what the entries held now cost (entry_cost)
 
     def get(self, login_key: str, site_number: str) -> Entry:
         key = (login_key, site_number)
@@ -49,30 +70,41 @@ class MemberCache:
         if entry is not None:
             self._entries.move_to_end(key)
             return entry
-        entry = self._fetch(login_key, site_number) or _absent(self._why_absent(login_key, site_number))
+        found = self._find(login_key, site_number)
+        entry = _absent(found) if isinstance(found, str) else found
         self._entries[key] = entry
-        if len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self.bytes += entry_cost(key)
+        while self.bytes > self._max_bytes or len(self._entries) > self._max_entries:
+            oldest, _ = self._entries.popitem(last=False)
+            self.bytes -= entry_cost(oldest)
         return entry
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def _drop(self, key: Key) -> None:
+        if self._entries.pop(key, None) is not None:
+            self.bytes -= entry_cost(key)
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
+
     def on_changes(self, changes: list[Change] | None) -> None:
         if changes is None:
-            self._entries.clear()
+            self._clear()
             return
         people: set[str] = set()
         for change in changes:
             if change.login_key is not None and change.site_number is not None:
-                self._entries.pop((change.login_key, change.site_number), None)
+                self._drop((change.login_key, change.site_number))
             elif change.kind == "identity" and change.login_key is not None:
                 people.add(change.login_key)  # every entry of that person, absences too
             elif change.kind != "api_key":
                 # A change to a whole site (or of unknown reach): start over.
                 # An absence can also turn into a membership, so nothing is kept.
-                self._entries.clear()
+                self._clear()
                 return
         if people:  # one pass, however many people a batch of changes names
             for key in [key for key in self._entries if key[0] in people]:
-                del self._entries[key]
+                self._drop(key)

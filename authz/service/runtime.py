@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +21,8 @@ from authz.engine.acceptance import accept_policy
 from authz.engine.table import DecisionTable
 from authz.errors import PolicyInvalid
 from models import directory
+from models.change_channel import ChangeListener, connector
+from models.db import db, is_postgres
 from models.directory import Change
 from models.snapshot import ReadSnapshot
 
@@ -123,11 +124,11 @@ class Runtime:
         self.settings = settings
         self.policy = policy
         self.snapshot = ReadSnapshot(lock_timeout_ms=settings.db_lock_timeout_ms)
-        self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000)
+        # PostgreSQL: changes are also pushed; the listener starts with the feed's first read.
+        self.listener = ChangeListener(connector(db.obj)) if settings.change_notify and is_postgres() else None
+        self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000, signal=self.listener)
         self.members = MemberCache(
-            partial(directory.fetch_member, rows=self.snapshot.rows),
-            partial(directory.why_absent, rows=self.snapshot.rows),
-            settings.cache_size,
+            directory.member_finder(self.snapshot.rows), settings.member_cache_mb << 20, settings.cache_size
         )
         self.keys = KeyRing()
         self.tokens = TokenVerifier.configured(settings.identity)  # None while OpenID Connect is off
@@ -139,3 +140,10 @@ class Runtime:
     def table(self) -> DecisionTable:
         """The policy in force now: read it once per operation."""
         return self.policy.table
+
+    def close(self) -> None:
+        """Let go of what this runtime holds beyond peewee's connection (the change
+        listener's session, the read snapshot). A worker never needs to: it ends."""
+        if self.listener is not None:
+            self.listener.close()
+        self.snapshot.close()

@@ -1,4 +1,5 @@
-"""Settings read from the environment: the lock wait (AUTHZ_DB_LOCK_TIMEOUT_MS), and the
+"""Settings read from the environment: the lock wait (AUTHZ_DB_LOCK_TIMEOUT_MS), the change
+channel (AUTHZ_CHANGE_NOTIFY), and the
 audit key settings (AUTHZ_AUDIT_KEY or AUTHZ_AUDIT_KEY_FILE, refused loudly when set
 but unusable, and never shown)."""
 
@@ -19,6 +20,13 @@ def test_the_lock_timeout_defaults_to_the_storage_layers_and_is_read_from_the_en
 def test_a_bad_lock_timeout_names_the_setting(value):
     with pytest.raises(ConfigError, match="AUTHZ_DB_LOCK_TIMEOUT_MS"):
         Settings.from_env({"AUTHZ_DB_LOCK_TIMEOUT_MS": value})
+
+
+def test_the_change_channel_is_on_unless_turned_off():
+    assert Settings.from_env({}).change_notify is True
+    assert Settings.from_env({"AUTHZ_CHANGE_NOTIFY": "off"}).change_notify is False
+    with pytest.raises(ConfigError, match="AUTHZ_CHANGE_NOTIFY"):
+        Settings.from_env({"AUTHZ_CHANGE_NOTIFY": "sometimes"})
 
 
 KEY = "0123456789abcdef" * 4

@@ -1,11 +1,13 @@
 """The check path's member lookup (models/directory.py), on SQLite and PostgreSQL."""
 
+import psycopg2
 import pytest
 
 from authz.accounts.importer import import_data
 from models import directory
 from models.db import db, is_postgres
 from models.identifiers import login_key
+from tests.conftest import BACKENDS
 
 
 def test_a_member_comes_back_with_its_role_and_every_stored_level(make):
@@ -83,3 +85,43 @@ def test_an_inactive_person_has_no_lookup_rows_and_is_absent_as_inactive_on_ever
         directory.record_change("identity", login_key=key)
     assert dict(directory.fetch_member(key, site).levels) == {"reporting": "view"}
     assert directory.why_absent("nobody", site) == "unknown_user"
+
+
+def test_the_check_paths_finder_answers_as_find_member_does_for_every_kind_of_absence(make):
+    """On PostgreSQL the check path's finder is one prepared statement; on SQLite,
+    find_member through the given rows. Both answer alike."""
+    from models.schema import Person
+    from models.snapshot import database_rows
+
+    site, other = make.site(), make.site()
+    member = login_key(make.member(site, role="secondary", purchase_download="media"))
+    outsider = login_key(make.member(other))
+    inactive = login_key(make.member(site, reporting="view"))
+    with db.atomic():
+        Person.update(active=False).where(Person.login_key == inactive).execute()
+        directory.record_change("identity", login_key=inactive)
+    finder = directory.member_finder(database_rows)
+    assert isinstance(finder, directory.PreparedFind) == is_postgres()
+    cases = [(member, site), (outsider, site), ("nobody", site), (member, "no-such-site"), (inactive, site)]
+    answers = [finder(*case) for case in cases]
+    assert answers == [directory.find_member(*case) for case in cases]
+    assert answers[0].role == "secondary" and dict(answers[0].levels) == {"purchase_download": "media"}
+    assert answers[1:] == ["no_membership", "unknown_user", "unknown_site", "identity_inactive"]
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgres"], indirect=True)
+def test_the_prepared_finder_prepares_again_on_a_new_session(make):
+    from models.errors import StoreUnavailable
+    from models.snapshot import database_rows
+
+    site = make.site()
+    member = login_key(make.member(site, reporting="view"))
+    finder = directory.member_finder(database_rows)
+    assert finder(member, site).role == "user"
+    [(pid,)] = db.execute_sql("SELECT pg_backend_pid()").fetchall()
+    with psycopg2.connect(dbname=db.obj.database, **db.obj.connect_params) as other, other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    other.close()
+    with pytest.raises(StoreUnavailable):
+        finder(member, site)  # the session is gone: 503, never a decision
+    assert finder(member, site).role == "user"  # a new session, prepared afresh
