@@ -202,3 +202,15 @@ def check(world: World, user: str, site: str, action: str) -> Expected:
     if membership is None:
         return Expected(verdict=Verdict(False, "no_membership"))
     return Expected(verdict=member_verdict(membership.role, membership.stored, action))
+
+
+def who_can(world: World, site: str, action: str) -> set[str]:
+    """The login ids of the active members of SITE who may do ACTION."""
+    return {
+        login
+        for (login, number), membership in world.memberships.items()
+        if number == site
+        and (person := world.person(login)) is not None
+        and person.active
+        and member_verdict(membership.role, membership.stored, action).allowed
+    }
