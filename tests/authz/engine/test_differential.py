@@ -14,7 +14,6 @@ import json
 import unicodedata
 from pathlib import Path
 
-import msgspec
 import pytest
 import yaml
 from falcon import testing
@@ -184,6 +183,7 @@ def http_answer(client: testing.TestClient, headers: dict, user: str, site: str,
     raw = json.dumps(body).encode()  # ASCII with escapes: lone surrogates travel too
     resp = client.simulate_post("/v1/check", body=raw, headers={**headers, "Content-Type": "application/json"})
     if resp.status_code == 400:
+        assert "allowed" not in resp.json, resp.json  # a refusal is never a decision
         return ref.Expected(refused_fields=frozenset({resp.json.get("field", "")}))
     assert resp.status_code == 200, (resp.status_code, resp.text)
     assert set(resp.json) == {"allowed", "decision_id", "policy_version", "change_seq", "reason"}
@@ -251,7 +251,7 @@ FIXED_WORLD = ref.World(
         ref.Person("carol@acme.example"),
         ref.Person("Dana.Diaz"),
         ref.Person("\u00e9mile@acme.example"),
-        ref.Person("fran\u006b@globex.example"),
+        ref.Person("frank@globex.example"),
         ref.Person("gone@acme.example", active=False),
     ],
     memberships={
@@ -259,7 +259,7 @@ FIXED_WORLD = ref.World(
         ("Dana.Diaz", "1001"): ref.Membership("user", {"purchase_download": "media", "manage_access": "update"}),
         ("\u00e9mile@acme.example", "ACME-1"): ref.Membership("primary", {}),
         ("Dana.Diaz", "ACME-1"): ref.Membership("secondary", {"manage_access": "view", "reporting": "view"}),
-        ("fran\u006b@globex.example", "\u00e9t\u00e9-7"): ref.Membership("primary", {}),
+        ("frank@globex.example", "\u00e9t\u00e9-7"): ref.Membership("primary", {}),
         ("gone@acme.example", "\u738b"): ref.Membership("primary", {}),
     },
 )
@@ -296,13 +296,9 @@ def test_a_refusal_is_a_400_without_a_decision(check_client, fixed_world):
         )
         assert resp.status_code == 400 and resp.json["field"] == "user", (user, resp.json)
         assert "allowed" not in resp.json
-    decision = msgspec.to_builtins(
-        client.simulate_post(
-            "/v1/check",
-            json={"user": "CAROL@ACME.EXAMPLE", "site": "1001", "action": "renew_licenses"},
-            headers=headers,
-        ).json
-    )
+    decision = client.simulate_post(
+        "/v1/check", json={"user": "CAROL@ACME.EXAMPLE", "site": "1001", "action": "renew_licenses"}, headers=headers
+    ).json
     assert decision["allowed"] is True  # the ASCII case of a login id does not matter ...
     other = client.simulate_post(
         "/v1/check", json={"user": "carol@acme.example", "site": "acme-1", "action": "renew_licenses"}, headers=headers
