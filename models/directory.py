@@ -265,19 +265,20 @@ def members_allowed(
     site_number: str,
     application: str,
     lowest_level: str,
-    allowed: Mapping[str, tuple[str, ...]],
+    allowed: Mapping[str, tuple[str, ...] | None],
     after: str,
     limit: int,
 ) -> list[dict]:
     """Members of a site whose role and level in APPLICATION are among ALLOWED
-    (role -> levels), ordered by login, from AFTER (exclusive), at most LIMIT."""
+    (role -> levels; None: whatever level is stored), ordered by login, from AFTER
+    (exclusive), at most LIMIT."""
     from peewee import JOIN
 
     level = fn.COALESCE(MembershipLevel.level, lowest_level)
     condition = None
     for role, levels in allowed.items():
-        if levels:
-            term = (Membership.role == role) & level.in_(list(levels))
+        if levels is None or levels:
+            term = (Membership.role == role) if levels is None else (Membership.role == role) & level.in_(list(levels))
             condition = term if condition is None else condition | term
     if condition is None:
         return []

@@ -81,7 +81,15 @@ class DecisionTable:
             return verdict
         if role not in self.catalogue.roles:
             return Verdict(False, Reason("unknown_role", role=role))
-        return Verdict(False, Reason("unknown_level", application=self.application_of(action), level=level))
+        application = self.application_of(action)
+        # A level the policy does not define (stored before a level was renamed, or
+        # written by hand) takes nothing from a role that holds the highest level,
+        # and gives nothing to one that may not hold the application at all.
+        if application is not None and (
+            self.catalogue.roles[role].holds_highest_level or not self.catalogue.may_hold(role, application)
+        ):
+            return self._cells[(role, action, self.level_order(application)[-1])]
+        return Verdict(False, Reason("unknown_level", application=application, level=level))
 
     def effective_levels(self, role: str, stored: Mapping[str, str]) -> dict[str, str]:
         """The level that counts in every application for a member in ROLE who stores

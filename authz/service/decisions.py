@@ -87,7 +87,7 @@ class DecisionService:
         """Members of SITE who may perform ACTION, a page at a time, by login."""
         table = self._rt.policy.table
         application = _known_action(table, action)
-        allowed = {role: table.levels_allowing(role, action) for role in table.catalogue.roles}
+        allowed = {role: _levels_allowing(table, role, action) for role in table.catalogue.roles}
         seq = self._rt.feed.refresh()
         rows = directory.members_allowed(
             site, application, table.lowest_level(application), allowed, login_key(query.after), query.limit + 1
@@ -109,6 +109,15 @@ class DecisionService:
             ],
             page[-1]["login_key"] if len(rows) > query.limit else None,
         )
+
+
+def _levels_allowing(table: DecisionTable, role: str, action: str) -> tuple[str, ...] | None:
+    """The stored levels at which ROLE may do ACTION; None: whatever it stores (a role
+    that holds the highest level, when the highest allows it), as DecisionTable.decide."""
+    levels = table.levels_allowing(role, action)
+    if levels and table.catalogue.roles[role].holds_highest_level:
+        return None
+    return levels
 
 
 class PolicyService:

@@ -89,3 +89,12 @@ def test_table_covers_exactly_the_reference(policy_table):
 def test_unknown_role_or_level_is_denied(policy_table):
     assert policy_table.verdict("superuser", "view_reports", "view").allowed is False
     assert policy_table.verdict("user", "view_reports", "admin").reason.code == "unknown_level"
+
+
+def test_a_stored_level_the_policy_does_not_define_neither_takes_from_the_primary_nor_gives_a_user(policy_table):
+    """Found by tests/authz/engine/test_differential.py: a primary storing a level no
+    policy defines (a renamed level, a hand-written row) was denied everything."""
+    assert policy_table.decide("primary", {"reporting": "admin"}, "view_reports").allowed
+    assert policy_table.decide("primary", {"manage_access": "admin"}, "remove_user").allowed
+    assert policy_table.decide("user", {"manage_access": "admin"}, "list_users").reason.code == "role_may_not_hold"
+    assert policy_table.decide("secondary", {"manage_access": "admin"}, "list_users").reason.code == "unknown_level"
