@@ -343,3 +343,23 @@ def test_bad_json_lines_are_reported_by_line(database, policy_table, tmp_path):
     ]
     assert "unknown field(s) colour" in problems[1] and problems[3].endswith("login_id: must be text")
     assert nothing_stored()
+
+
+def foreign_keys(handle) -> list[tuple]:
+    return handle.execute_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid IN ('membership'::regclass, 'membership_level'::regclass) ORDER BY 1, 2"
+    ).fetchall()
+
+
+def test_a_large_import_on_postgres_checks_foreign_keys_once_and_keeps_them(
+    postgres_database, policy_table, tmp_path, monkeypatch
+):
+    from models import bulk
+
+    keys = foreign_keys(postgres_database)
+    assert len(keys) == 3 and all("ON DELETE CASCADE" in definition for _, _, definition in keys)
+    monkeypatch.setattr(bulk, "PG_SET_BASED_KEYS_FROM", 1)  # the large-import path, on a small file
+    report = load(write(tmp_path, HEADER + site_rows("7", 5) + site_rows("8", 3)), policy_table)
+    assert report.memberships_created == 8 and MembershipLevel.select().count() == (3 + 3 * 2) + (3 + 2)
+    assert foreign_keys(postgres_database) == keys
