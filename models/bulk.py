@@ -141,15 +141,17 @@ def stage(rows: Sequence[tuple], applications: int) -> None:
 
 
 def _copy(rows: Sequence[tuple], columns: list[str]) -> None:
-    """PostgreSQL COPY in its text format. Every staged text is printable (the
-    row checks refuse the rest), so only the backslash needs escaping."""
+    """PostgreSQL COPY in its text format. Every staged text is printable (the row
+    checks refuse the rest), so DEL can stand for NULL, and a line needs escaping
+    only if it holds a backslash."""
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
-        write("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\") for v in row))
+        line = "\t".join(["\x7f" if v is None else str(v) for v in row])
+        write(line.replace("\\", "\\\\") if "\\" in line else line)
         write("\n")
     buffer.seek(0)
-    db.cursor().copy_expert(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN", buffer)
+    db.cursor().copy_expert(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN WITH (NULL E'\\x7f')", buffer)
 
 
 def index_staging() -> None:
