@@ -141,15 +141,17 @@ def stage(rows: Sequence[tuple], applications: int) -> None:
 
 
 def _copy(rows: Sequence[tuple], columns: list[str]) -> None:
-    """PostgreSQL COPY in its text format. Every staged text is printable (the
-    row checks refuse the rest), so only the backslash needs escaping."""
+    """PostgreSQL COPY in its text format. Every staged text is printable (the row
+    checks refuse the rest), so DEL can stand for NULL, and a line needs escaping
+    only if it holds a backslash."""
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
-        write("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\") for v in row))
+        line = "\t".join(["\x7f" if v is None else str(v) for v in row])
+        write(line.replace("\\", "\\\\") if "\\" in line else line)
         write("\n")
     buffer.seek(0)
-    db.cursor().copy_expert(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN", buffer)
+    db.cursor().copy_expert(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN WITH (NULL E'\\x7f')", buffer)
 
 
 def index_staging() -> None:
@@ -336,28 +338,62 @@ def merge(applications: Sequence[str], created_by: str) -> MergeCounts:
         f"DELETE FROM membership_level WHERE membership_id IN "
         f"(SELECT membership_id FROM {STAGING} WHERE membership_id IS NOT NULL)"
     )
-    # A new membership's id is BASE + its line: known without reading it back.
-    base = _membership_id_base()
-    memberships_created = _count(
-        "INSERT INTO membership (id, site_id, person_id, role, created_at, created_by) "
-        f"SELECT {param} + r.line, s.id, p.id, r.role, {param}, {param} FROM {STAGING} r "
-        "JOIN site s ON s.number = r.site JOIN person p ON p.login_key = r.login_key WHERE r.membership_id IS NULL",
-        (base, now, created_by),
-    )
-    if memberships_created and is_postgres():
-        db.execute_sql("SELECT setval('membership_id_seq', (SELECT MAX(id) FROM membership))")
-    # One statement, in the primary key's order: each index page is written once.
-    levels = " UNION ALL ".join(
-        f"SELECT COALESCE(membership_id, {param} + line) AS id, {param} AS app, l{i} AS level "
-        f"FROM {STAGING} WHERE l{i} IS NOT NULL"
-        for i in range(len(applications))
-    )
-    db.execute_sql(
-        f"INSERT INTO membership_level (membership_id, application, level) SELECT id, app, level FROM ({levels}) x "
-        "ORDER BY id, app",
-        tuple(value for app in applications for value in (base, app)),
-    )
+    with _foreign_keys_checked_once(staged_rows()):
+        # A new membership's id is BASE + its line: known without reading it back.
+        base = _membership_id_base()
+        memberships_created = _count(
+            "INSERT INTO membership (id, site_id, person_id, role, created_at, created_by) "
+            f"SELECT {param} + r.line, s.id, p.id, r.role, {param}, {param} FROM {STAGING} r "
+            "JOIN site s ON s.number = r.site JOIN person p ON p.login_key = r.login_key WHERE r.membership_id IS NULL",
+            (base, now, created_by),
+        )
+        if memberships_created and is_postgres():
+            db.execute_sql("SELECT setval('membership_id_seq', (SELECT MAX(id) FROM membership))")
+        # One statement, in the primary key's order: each index page is written once.
+        levels = " UNION ALL ".join(
+            f"SELECT COALESCE(membership_id, {param} + line) AS id, {param} AS app, l{i} AS level "
+            f"FROM {STAGING} WHERE l{i} IS NOT NULL"
+            for i in range(len(applications))
+        )
+        db.execute_sql(
+            f"INSERT INTO membership_level (membership_id, application, level) SELECT id, app, level FROM ({levels}) x "
+            "ORDER BY id, app",
+            tuple(value for app in applications for value in (base, app)),
+        )
     return MergeCounts(sites_created, people_created, people_updated, memberships_created, memberships_updated)
+
+
+# Above this many staged rows, PostgreSQL checks the membership tables' foreign keys
+# once, set-based, instead of row by row (see _foreign_keys_checked_once).
+PG_SET_BASED_KEYS_FROM = 20_000
+
+
+def staged_rows() -> int:
+    return int(db.execute_sql(f"SELECT COUNT(*) FROM {STAGING}").fetchone()[0])
+
+
+@contextlib.contextmanager
+def _foreign_keys_checked_once(rows: int) -> Iterator[None]:
+    """On PostgreSQL, for a large import: the foreign keys of membership and
+    membership_level dropped before the inserts and added back after, inside the
+    same transaction. Adding a key checks every row with one join, where keeping it
+    runs a trigger, a lookup and a row lock per inserted row (three million of them
+    for a million memberships: most of the import's time). The price: until commit,
+    the two tables are locked against readers too (the check path reads
+    member_lookup, not them). A violation fails the import, whole."""
+    if not is_postgres() or rows < PG_SET_BASED_KEYS_FROM:
+        yield
+        return
+    keys = db.execute_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid IN ('membership'::regclass, 'membership_level'::regclass) "
+        "ORDER BY conrelid::regclass::text DESC, conname"
+    ).fetchall()
+    for table, name, _ in keys:
+        db.execute_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    for table, name, definition in keys:
+        db.execute_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
 def _membership_id_base() -> int:

@@ -275,11 +275,11 @@ def export(table, site, fmt) -> bytes:
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_export_then_import_round_trips(database, policy_table, tmp_path, fmt):
     text = HEADER + site_rows("7", 6, secondaries=3) + site_rows("8", 3)
-    text += "8,,=HYPERLINK(1)@example.test,'-x@example.test,'@Ann,''Neil,user,view,,\n"  # ' marks text
+    text += "8,,=HYPERLINK(1)@example.test,'-x@example.test,'@Ann,''Ne\\il,user,view,,\n"  # ' marks text
     load(write(tmp_path, text), policy_table)
     first = export(policy_table, None, fmt)
     if fmt == "csv":  # formula-looking cells are neutralised, and read back as they were
-        assert b"'=HYPERLINK(1)@example.test,'-x@example.test,'@Ann,''Neil," in first
+        assert b"'=HYPERLINK(1)@example.test,'-x@example.test,'@Ann,''Ne\\il," in first
     # Into an empty database: the same data comes out.
     for table in ("member_lookup", "membership_level", "membership", "person", "site"):
         database.execute_sql(f"DELETE FROM {table}")
@@ -287,7 +287,7 @@ def test_export_then_import_round_trips(database, policy_table, tmp_path, fmt):
     assert report.memberships_created == 10
     assert export(policy_table, None, fmt) == first
     person = Person.by_key(login_key("=hyperlink(1)@example.test"))
-    assert (person.email, person.first_name, person.last_name) == ("-x@example.test", "@Ann", "'Neil")
+    assert (person.email, person.first_name, person.last_name) == ("-x@example.test", "@Ann", "'Ne\\il")
     # Onto itself: nothing changes.
     report = load(write(tmp_path, first.decode(), f"again.{fmt}"), policy_table)
     assert (report.memberships_updated, report.people_updated, report.sites_created) == (10, 0, 0)
@@ -343,3 +343,23 @@ def test_bad_json_lines_are_reported_by_line(database, policy_table, tmp_path):
     ]
     assert "unknown field(s) colour" in problems[1] and problems[3].endswith("login_id: must be text")
     assert nothing_stored()
+
+
+def foreign_keys(handle) -> list[tuple]:
+    return handle.execute_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid IN ('membership'::regclass, 'membership_level'::regclass) ORDER BY 1, 2"
+    ).fetchall()
+
+
+def test_a_large_import_on_postgres_checks_foreign_keys_once_and_keeps_them(
+    postgres_database, policy_table, tmp_path, monkeypatch
+):
+    from models import bulk
+
+    keys = foreign_keys(postgres_database)
+    assert len(keys) == 3 and all("ON DELETE CASCADE" in definition for _, _, definition in keys)
+    monkeypatch.setattr(bulk, "PG_SET_BASED_KEYS_FROM", 1)  # the large-import path, on a small file
+    report = load(write(tmp_path, HEADER + site_rows("7", 5) + site_rows("8", 3)), policy_table)
+    assert report.memberships_created == 8 and MembershipLevel.select().count() == (3 + 3 * 2) + (3 + 2)
+    assert foreign_keys(postgres_database) == keys
