@@ -24,7 +24,7 @@ from authz.service import Service
 
 def routes(service: Service) -> list[tuple[str, Any]]:
     """Every console page: (URI template, resource)."""
-    from api.console import home, overview
+    from api.console import home, members, overview
 
     site = "/console/sites/{site}"
     return [
@@ -34,4 +34,9 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         ("/console/request-access", home.RequestAccess(service)),
         ("/console/static/{name}", home.Static(service)),
         (site, overview.Overview(service)),
+        (f"{site}/members", members.Members(service)),
+        (f"{site}/members.csv", members.MembersCsv(service)),
+        (f"{site}/member", members.OneMember(service)),
+        (f"{site}/member/delete", members.DeleteMember(service)),
+        (f"{site}/add-user", members.AddUser(service)),
     ]
