@@ -24,7 +24,7 @@ from authz.service import Service
 
 def routes(service: Service) -> list[tuple[str, Any]]:
     """Every console page: (URI template, resource)."""
-    from api.console import home, members, overview
+    from api.console import home, members, overview, requests
 
     site = "/console/sites/{site}"
     return [
@@ -39,4 +39,7 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         (f"{site}/member", members.OneMember(service)),
         (f"{site}/member/delete", members.DeleteMember(service)),
         (f"{site}/add-user", members.AddUser(service)),
+        (f"{site}/requests", requests.Requests(service)),
+        (f"{site}/requests/{{request_id}}/grant", requests.GrantRequest(service)),
+        (f"{site}/requests/{{request_id}}/deny", requests.DenyRequest(service)),
     ]
