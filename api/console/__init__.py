@@ -24,7 +24,7 @@ from authz.service import Service
 
 def routes(service: Service) -> list[tuple[str, Any]]:
     """Every console page: (URI template, resource)."""
-    from api.console import home, members, overview, requests
+    from api.console import contacts, home, members, overview, requests
 
     site = "/console/sites/{site}"
     return [
@@ -34,6 +34,10 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         ("/console/request-access", home.RequestAccess(service)),
         ("/console/static/{name}", home.Static(service)),
         (site, overview.Overview(service)),
+        (f"{site}/contacts", contacts.Contacts(service)),
+        (f"{site}/contacts/new", contacts.NewContact(service)),
+        (f"{site}/contacts/review", contacts.Review(service)),
+        (f"{site}/contacts/{{contact_id}}", contacts.OneContact(service)),
         (f"{site}/members", members.Members(service)),
         (f"{site}/members.csv", members.MembersCsv(service)),
         (f"{site}/member", members.OneMember(service)),
