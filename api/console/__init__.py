@@ -24,7 +24,7 @@ from authz.service import Service
 
 def routes(service: Service) -> list[tuple[str, Any]]:
     """Every console page: (URI template, resource)."""
-    from api.console import contacts, home, members, overview, requests
+    from api.console import audit, contacts, home, members, overview, requests
 
     site = "/console/sites/{site}"
     return [
@@ -46,4 +46,5 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         (f"{site}/requests", requests.Requests(service)),
         (f"{site}/requests/{{request_id}}/grant", requests.GrantRequest(service)),
         (f"{site}/requests/{{request_id}}/deny", requests.DenyRequest(service)),
+        (f"{site}/audit", audit.Audit(service)),
     ]
