@@ -1,7 +1,9 @@
 """Every page renders in under 100 ms of server time on a site of 10,000 members:
 lists are paged in the database, never loaded whole. Measured in process (falcon's
-TestClient: routing, the service, the database and the template), best of three
-so that another process on the machine does not decide the verdict."""
+TestClient: routing, the service, the database and the template), best of five
+so that another process on the machine does not decide the verdict. The slowest
+page is a search on PostgreSQL (ILIKE over four columns of 10,000 people): 17 ms
+on this 2-core machine when idle, over 100 ms when the whole suite shares it."""
 
 from __future__ import annotations
 
@@ -47,9 +49,9 @@ def big_site(demo, database):
     assert Membership.select().where(Membership.site == site).count() == MEMBERS + 4
 
 
-def best_of_three(browser, path: str, **params) -> float:
+def best_of_five(browser, path: str, **params) -> float:
     times = []
-    for _ in range(3):
+    for _ in range(5):
         started = time.perf_counter()
         resp = browser.get(path, **params)
         times.append(time.perf_counter() - started)
@@ -79,7 +81,7 @@ PAGES = [
 def test_every_page_within_budget_with_ten_thousand_members(big_site, service, browser):
     service.access_requests.ask(Actor.person("frank@globex.example"), "1001", AccessRequestInput("Please"))
     alice = browser("alice@acme.example")
-    timings = {f"{path} {params or ''}": best_of_three(alice, path, **params) for path, params in PAGES}
+    timings = {f"{path} {params or ''}": best_of_five(alice, path, **params) for path, params in PAGES}
     slow = {page: f"{seconds * 1000:.1f} ms" for page, seconds in timings.items() if seconds >= BUDGET_S}
     assert not slow, slow
     print("\n".join(f"{seconds * 1000:6.1f} ms  {page}" for page, seconds in timings.items()))
