@@ -1,0 +1,124 @@
+"""The console in a real browser: one headless Chromium per test session (per xdist
+worker), one gunicorn per test module serving the demo data with the demo sign-in on
+(as `make run` does), and a fresh browser context (no cookies) per test.
+
+SQLite only: what these tests exercise is the pages, the forms and the browser, not the
+storage (the service and API tests run every workflow on PostgreSQL too)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.integration.server import Server, gunicorn
+from tests.support.browser import launch
+from tests.support.smtp import Mailbox, smtp_server
+
+# The page size screenshots are taken at (and the README's pictures).
+VIEWPORT = {"width": 1000, "height": 800}
+# Set by `make run` (demo mode) to offer the demo sign-in; never set in production.
+DEMO_SIGN_IN = {"AUTHZ_DEMO_SIGN_IN": "true"}
+# Playwright's default wait for a condition (a locator, a navigation), in ms.
+EXPECT_TIMEOUT_MS = 10_000
+
+
+@dataclass
+class Console:
+    """A running console: its server, an admin API key and the command line on its database."""
+
+    server: Server
+    workdir: Path
+    database_url: str
+    admin_key: str
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    def url(self, path: str) -> str:
+        return self.server.base + path
+
+    def api(self, method: str, path: str, body=None, acting: str | None = None) -> tuple[int, dict]:
+        """An administrative API call (admin key; `acting` is the acting person)."""
+        headers = {"Authorization": f"Bearer {self.admin_key}"}
+        if acting:
+            headers["X-Acting-User"] = acting
+        status, raw = self.server.call(method, path, body, headers)
+        return status, (json.loads(raw) if raw else {})
+
+    def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        return authz_cli(self.workdir, self.database_url, *args, **env)
+
+
+def authz_cli(workdir: Path, database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`authz ARGS` on DATABASE_URL; fails the test on a non-zero exit."""
+    done = subprocess.run(
+        [sys.executable, "-m", "authz.cli", *args],
+        cwd=workdir,
+        env={**os.environ, "DATABASE_URL": database_url, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"authz {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def demo_database(workdir: Path) -> str:
+    """A database with the demo data, as `make run` prepares it (`authz migrate`, `authz demo`)."""
+    url = f"sqlite:///{workdir}/authz.db"
+    authz_cli(workdir, url, "migrate")
+    authz_cli(workdir, url, "demo")
+    return url
+
+
+def start_console(workdir: Path, **env: str):
+    """gunicorn (one worker: the browser is the only client) on the demo data."""
+    database_url = demo_database(workdir)
+    admin_key = authz_cli(workdir, database_url, "keys", "create", "e2e", "admin").stdout.strip()
+    return database_url, admin_key, gunicorn(workdir, database_url, workers=1, **env)
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory) -> Iterator[Console]:
+    """The console on the demo data, the demo sign-in on: shared by a module's tests
+    (each test works on its own people or site, or says what it leaves behind)."""
+    workdir = tmp_path_factory.mktemp("console")
+    database_url, admin_key, server = start_console(workdir, **DEMO_SIGN_IN)
+    with server as running:
+        yield Console(running, workdir, database_url, admin_key)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with launch() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    """A fresh browser context (no cookies) on the module's console."""
+    context = browser.new_context(base_url=console.base, viewport=VIEWPORT)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """(mailbox, port): a real SMTP server on loopback for `authz notify deliver`."""
+    with smtp_server() as running:
+        yield running
