@@ -18,14 +18,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.conftest import SESSION_SECRET
 from tests.integration.server import Server, gunicorn
 from tests.support.browser import launch
 from tests.support.smtp import Mailbox, smtp_server
 
 # The page size screenshots are taken at (and the README's pictures).
 VIEWPORT = {"width": 1000, "height": 800}
-# Set by `make run` (demo mode) to offer the demo sign-in; never set in production.
-DEMO_SIGN_IN = {"AUTHZ_DEMO_SIGN_IN": "true"}
+# What `make run` (demo mode) sets to offer the demo sign-in; never set in production.
+DEMO_SIGN_IN = {"AUTHZ_DEMO_SIGN_IN": "true", "AUTHZ_SESSION_SECRET": SESSION_SECRET}
 # Playwright's default wait for a condition (a locator, a navigation), in ms.
 EXPECT_TIMEOUT_MS = 10_000
 
@@ -84,7 +85,7 @@ def demo_database(workdir: Path) -> str:
 def start_console(workdir: Path, **env: str):
     """gunicorn (one worker: the browser is the only client) on the demo data."""
     database_url = demo_database(workdir)
-    admin_key = authz_cli(workdir, database_url, "keys", "create", "e2e", "admin").stdout.strip()
+    admin_key = authz_cli(workdir, database_url, "keys", "create", "--name", "e2e", "--scope", "admin").stdout.strip()
     return database_url, admin_key, gunicorn(workdir, database_url, workers=1, **env)
 
 
