@@ -58,6 +58,27 @@ class Console:
     def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         return authz_cli(self.workdir, self.database_url, *args, **env)
 
+    def add_people(self, *login_ids: str) -> None:
+        """Known identities (people, members of no site), through `authz import`."""
+        people = [
+            {
+                "login_id": login,
+                "email": login,
+                "first_name": login.split("@")[0].title(),
+                "last_name": "Partner",
+                "phone": "+1 555 0300",
+            }
+            for login in login_ids
+        ]
+        data = self.workdir / f"people-{login_ids[0]}.yaml"
+        data.write_text(json.dumps({"people": people}))  # JSON is YAML
+        self.cli("import", str(data))
+
+    def outbox(self, kind: str, recipient: str) -> list[str]:
+        """The outbox's lines of KIND for RECIPIENT (`authz notify list`)."""
+        listing = self.cli("notify", "list").stdout.splitlines()
+        return [line for line in listing if kind in line and recipient.lower() in line.lower()]
+
 
 def authz_cli(workdir: Path, database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
     """`authz ARGS` on DATABASE_URL; fails the test on a non-zero exit."""

@@ -5,34 +5,48 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 # The demo data's sites (deploy/demo-data.yaml).
-ACME, GLOBEX = "Acme Manufacturing", "Globex Logistics"
-NAVIGATION = ("Overview", "Contact updates", "Manage access", "Approve requests", "Add new user")
+ACME, GLOBEX = "1001", "2002"
+NAVIGATION = ("Overview", "Contact updates", "Manage access", "Approve requests", "Add new user", "Audit trail")
 
 
 def demo_sign_in(page: Page, login_id: str) -> None:
-    """Signed in as LOGIN_ID through the demo sign-in (`make run`'s demo mode)."""
+    """Signed in as LOGIN_ID through the demo sign-in (`make run`'s demo mode); on the
+    list of the person's sites."""
     page.goto("/console/")
-    page.get_by_label(re.compile("person", re.I)).select_option(login_id)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    expect(page.get_by_role("button", name=re.compile("sign out", re.I))).to_be_visible()
+    page.get_by_role("radio", name=re.compile(re.escape(f"({login_id})"))).check()
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Your sites")).to_be_visible()
 
 
-def open_site(page: Page, site_name: str) -> None:
-    """From the site choice, the site's area."""
-    page.get_by_role("link", name=site_name).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(site_name)
+def open_site(page: Page, site: str) -> None:
+    """From the list of the person's sites, the site's overview."""
+    page.get_by_role("main").get_by_role("link", name=site, exact=True).click()
+    expect(site_navigation(page)).to_be_visible()
+
+
+def sign_in_to_site(page: Page, login_id: str, site: str) -> None:
+    demo_sign_in(page, login_id)
+    open_site(page, site)
+
+
+def site_navigation(page: Page) -> Locator:
+    return page.get_by_role("navigation", name=re.compile(r"^Site "))
 
 
 def go_to(page: Page, entry: str) -> None:
-    """One of the site's five entries, through the navigation."""
-    page.get_by_role("navigation").get_by_role("link", name=entry, exact=True).click()
-    expect(page.get_by_role("heading", name=re.compile(entry, re.I)).first).to_be_visible()
+    """One of the site's entries, through the site's navigation."""
+    site_navigation(page).get_by_role("link", name=entry, exact=True).click()
+    expect(site_navigation(page).get_by_role("link", name=entry, exact=True)).to_have_attribute("aria-current", "page")
 
 
 def navigation_entries(page: Page) -> list[str]:
     """The site entries the navigation offers, in order."""
-    links = page.get_by_role("navigation").get_by_role("link")
-    return [name for name in (t.strip() for t in links.all_inner_texts()) if name in NAVIGATION]
+    return [name.strip() for name in site_navigation(page).get_by_role("link").all_inner_texts()]
+
+
+def notice(page: Page) -> Locator:
+    """The page's message after a change (role=status), or its problem (role=alert)."""
+    return page.get_by_role("main").get_by_role("status").or_(page.get_by_role("main").get_by_role("alert")).first

@@ -63,40 +63,42 @@ def test_sign_in_through_the_provider_choose_a_site_and_sign_out(oidc_page: Page
     console, idp = oidc_console
     page = oidc_page
     page.goto("/console/")
-    expect(page.get_by_label(re.compile("person", re.I))).to_have_count(0)  # no demo sign-in here
-    check_page(page, "sign-in")
-    page.get_by_role("link", name=re.compile("sign in", re.I)).or_(
-        page.get_by_role("button", name=re.compile("sign in", re.I))
-    ).first.click()
+    expect(page.get_by_role("heading", name="Demo sign-in")).to_have_count(0)  # never with OpenID Connect
+    page.get_by_role("link", name=re.compile("sign in", re.I)).click()
 
     expect(page).to_have_url(re.compile("^" + re.escape(idp.issuer)))  # the provider's own page
     page.get_by_label("Login (username or email)").fill("Dana.Diaz")
     page.get_by_role("button", name="Sign in").click()
 
-    # Dana belongs to two sites: the console asks which.
-    expect(page).to_have_url(re.compile("^" + re.escape(console.base + "/console/")))
-    expect(page.get_by_role("link", name=ACME)).to_be_visible()
-    expect(page.get_by_role("link", name=GLOBEX)).to_be_visible()
+    # Dana belongs to two sites, with a different role on each: the console asks which.
+    expect(page).to_have_url(console.base + "/console/")
+    sites = page.get_by_role("table")
+    expect(sites.get_by_role("row", name=re.compile(f"{ACME}.*User"))).to_be_visible()
+    expect(sites.get_by_role("row", name=re.compile(f"{GLOBEX}.*Secondary Contact"))).to_be_visible()
     check_page(page, "site-choice")
     open_site(page, GLOBEX)
-    # A secondary with view-only access management and contact updates.
     assert "Manage access" in navigation_entries(page)
 
-    page.get_by_role("button", name=re.compile("sign out", re.I)).click()
+    page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile("^" + re.escape(console.base + "/console/")))
     assert page.request.get("/console/auth/session").status == 401  # with the browser's cookies
 
 
-def test_demo_sign_in_goes_straight_to_the_only_site(page: Page):
+def test_demo_sign_in_shows_a_warning_and_leads_to_the_site(page: Page):
+    page.goto("/console/")
+    expect(page).to_have_url(re.compile(r"/console/sign-in\?"))
+    expect(page.get_by_role("main")).to_contain_text("Never use it with real data")
+    check_page(page, "sign-in")
     demo_sign_in(page, "alice@acme.example")
-    expect(page.get_by_role("heading", level=1)).to_contain_text(ACME)
+    open_site(page, ACME)
     assert navigation_entries(page) == list(NAVIGATION)  # the primary sees every entry
 
 
 def test_a_plain_user_sees_no_administration_entry(page: Page):
     demo_sign_in(page, "carol@acme.example")
-    expect(page.get_by_role("heading", level=1)).to_contain_text(ACME)
+    open_site(page, ACME)
     assert navigation_entries(page) == []
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
 
 
 def test_a_secondary_sees_only_what_their_levels_allow(page: Page):

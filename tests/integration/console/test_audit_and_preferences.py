@@ -1,0 +1,76 @@
+"""The site's audit trail (filtered), a person's own notification preference, and the
+refusals a secondary meets: what their levels do not allow is not offered, and asked for
+anyway by its address, is refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.integration.console.conftest import Console
+from tests.integration.console.steps import ACME, GLOBEX, demo_sign_in, go_to, navigation_entries, notice, open_site
+from tests.support.browser import check_page
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_audit_trail_filters_by_what_changed(page: Page, console: Console):
+    status, body = console.api(
+        "PATCH", f"/v1/sites/{ACME}/members/carol@acme.example", {"phone": "+1 555 0999"}, acting="alice@acme.example"
+    )
+    assert status == 200, body
+    demo_sign_in(page, "alice@acme.example")
+    open_site(page, ACME)
+    go_to(page, "Audit trail")
+    trail = page.get_by_role("main").get_by_role("table")
+    expect(trail).to_contain_text("carol@acme.example")
+    check_page(page, "audit")
+
+    page.get_by_label(re.compile("person|who|login", re.I)).first.fill("nobody@nowhere.example")
+    page.get_by_role("button", name=re.compile("filter|search|show", re.I)).first.click()
+    expect(page.get_by_role("main")).not_to_contain_text("+1 555 0999")
+
+
+def test_my_notification_email_is_mine_to_set(page: Page, console: Console):
+    demo_sign_in(page, "carol@acme.example")
+    page.get_by_role("link", name="My preferences").click()
+    field = page.get_by_label(re.compile("^Notification email"))
+    field.fill("not an address")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label(re.compile("^Notification email"))).to_have_attribute("aria-invalid", "true")
+    check_page(page, "preferences-refused")
+
+    page.get_by_label(re.compile("^Notification email")).fill("carol.alerts@acme.example")
+    page.get_by_role("button", name="Save").click()
+    expect(notice(page)).to_have_text("Saved.")
+    check_page(page, "preferences")
+    status, body = console.api("GET", "/v1/me", acting="carol@acme.example")
+    assert status == 200 and body["notification_email"] == "carol.alerts@acme.example"
+
+
+def test_a_secondary_is_offered_only_what_their_levels_allow_and_refused_the_rest(page: Page):
+    demo_sign_in(page, "Dana.Diaz")  # Globex: manage access view, contact updates update
+    open_site(page, GLOBEX)
+    assert "Add new user" not in navigation_entries(page)
+    assert "Approve requests" not in navigation_entries(page)
+
+    answer = page.goto(f"/console/sites/{GLOBEX}/add-user")
+    assert answer is not None and answer.status == 403
+    check_page(page, "refused")
+
+    go_to(page, "Manage access")
+    page.get_by_role("main").get_by_role("link", name=re.compile("erin@globex.example|Erin Evans")).first.click()
+    # The primary: a secondary may not act on them: nothing to submit.
+    expect(page.get_by_role("button", name=re.compile("submit|save|delete", re.I))).to_have_count(0)
+
+    answer = page.goto(f"/console/sites/{ACME}/members")  # Acme: Dana is a plain user there
+    assert answer is not None and answer.status in (403, 404)
+
+
+def test_another_site_is_not_there_for_a_non_member(page: Page):
+    demo_sign_in(page, "frank@globex.example")
+    answer = page.goto(f"/console/sites/{ACME}/")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", level=1)).to_be_visible()

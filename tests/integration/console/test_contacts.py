@@ -1,0 +1,104 @@
+"""Contact updates and the overview, as Acme's primary contact does them in a browser:
+the overview's reminder and advice, a contact opened as a form, a save with a mandatory
+field missing (marked next to the field, nothing saved), a save, the review marked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.integration.console.conftest import Console
+from tests.integration.console.steps import ACME, demo_sign_in, go_to
+from tests.support.browser import check_page
+
+pytestmark = pytest.mark.integration
+
+CONTACT = {
+    "first_name": "Rita",
+    "last_name": "Renewals",
+    "telephone": "+1 555 0199",
+    "email": "rita@acme.example",
+    "street_address": "1 Factory Road",
+    "city": "Springfield",
+    "state_province": "IL",
+    "postal_code": "62701",
+    "contact_types": ["renewal", "billing"],
+}
+
+
+@pytest.fixture(scope="module")
+def contact_id(console: Console) -> int:
+    status, body = console.api("POST", "/v1/sites/1001/contacts", CONTACT, acting="alice@acme.example")
+    assert status == 201, body
+    return body["id"]
+
+
+def test_overview_says_what_the_area_is_for_and_reminds_the_primary(page: Page):
+    demo_sign_in(page, "alice@acme.example")
+    main = page.get_by_role("main")
+    expect(main).to_contain_text(re.compile("grant", re.I))
+    for entry in ("Contact updates", "Manage access", "Approve requests", "Add new user"):
+        expect(main.get_by_role("link", name=entry, exact=True)).to_be_visible()
+    expect(main).to_contain_text(re.compile("review", re.I))  # the monthly contact review
+    check_page(page, "overview")
+
+
+def test_overview_advises_a_secondary_when_the_site_has_none(page: Page, console: Console):
+    # Globex's only secondary, Dana, becomes a plain user: the site now has none.
+    status, body = console.api(
+        "PATCH",
+        "/v1/sites/2002/members/Dana.Diaz",
+        {"role": "user", "levels": {"manage_access": "none", "contact_updates": "none"}},
+        acting="erin@globex.example",
+    )
+    assert status == 200, body
+    demo_sign_in(page, "erin@globex.example")
+    expect(page.get_by_role("main")).to_contain_text(re.compile("at least one secondary contact", re.I))
+    check_page(page, "overview-no-secondary")
+
+
+def test_a_save_with_a_missing_field_marks_it_and_changes_nothing(page: Page, console: Console, contact_id: int):
+    demo_sign_in(page, "alice@acme.example")
+    go_to(page, "Contact updates")
+    expect(page.get_by_role("main")).to_contain_text(re.compile("notification", re.I))  # the email note
+    check_page(page, "contacts")
+    page.get_by_role("link", name=re.compile("Rita Renewals")).click()
+
+    city = page.get_by_label(re.compile("^City"))
+    expect(city).to_have_value("Springfield")
+    check_page(page, "contact-form")
+    city.fill("")
+    page.get_by_label(re.compile("^Telephone")).fill("+1 555 0100")
+    page.get_by_role("button", name="Save").click()
+
+    city = page.get_by_label(re.compile("^City"))
+    expect(city).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(re.compile("city", re.I)).first).to_be_visible()
+    check_page(page, "contact-form-missing-field")
+    _, body = console.api("GET", f"/v1/sites/{1001}/contacts", acting="alice@acme.example")
+    [saved] = [c for c in body["contacts"] if c["id"] == contact_id]
+    assert (saved["city"], saved["telephone"]) == ("Springfield", "+1 555 0199")  # nothing saved
+
+
+def test_a_save_and_the_review_marked(page: Page, console: Console, contact_id: int):
+    demo_sign_in(page, "alice@acme.example")
+    go_to(page, "Contact updates")
+    page.get_by_role("link", name=re.compile("Rita Renewals")).click()
+    page.get_by_label(re.compile("^City")).fill("Shelbyville")
+    page.get_by_label(re.compile("technical", re.I)).check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").or_(page.get_by_role("alert")).first).to_contain_text(re.compile("saved", re.I))
+
+    _, body = console.api("GET", "/v1/sites/1001/contacts", acting="alice@acme.example")
+    [saved] = [c for c in body["contacts"] if c["id"] == contact_id]
+    assert saved["city"] == "Shelbyville"
+    assert set(saved["contact_types"]) == {"renewal", "billing", "technical"}
+
+    go_to(page, "Contact updates")
+    page.get_by_role("button", name=re.compile("reviewed", re.I)).click()
+    _, body = console.api("GET", "/v1/sites/1001/contacts", acting="alice@acme.example")
+    assert body["review"]["last_reviewed_by"] == "alice@acme.example"
+    assert body["review"]["overdue"] is False
+    expect(page.get_by_role("main")).to_contain_text(ACME)
