@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,17 +127,22 @@ def browser() -> Iterator[Browser]:
         yield chromium
 
 
-@pytest.fixture
-def page(browser: Browser, console: Console) -> Iterator[Page]:
-    """A fresh browser context (no cookies) on the module's console."""
-    context = browser.new_context(base_url=console.base, viewport=VIEWPORT)
+@contextmanager
+def fresh_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A tab in a fresh browser context (no cookies), 1000 px wide, on BASE_URL."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    tab = context.new_page()
     try:
-        yield tab
+        yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    with fresh_page(browser, console.base) as tab:
+        yield tab
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import OIDC_ACCOUNTS, SESSION_SECRET
-from tests.integration.console.conftest import EXPECT_TIMEOUT_MS, VIEWPORT, Console, start_console
+from tests.integration.console.conftest import Console, fresh_page, start_console
 from tests.integration.console.steps import ACME, GLOBEX, NAVIGATION, demo_sign_in, navigation_entries, open_site
 from tests.integration.server import free_port
 from tests.support.browser import check_page
@@ -49,14 +49,8 @@ def oidc_console(tmp_path_factory) -> Iterator[tuple[Console, OidcProvider]]:
 
 @pytest.fixture
 def oidc_page(browser: Browser, oidc_console) -> Iterator[Page]:
-    console, _ = oidc_console
-    context = browser.new_context(base_url=console.base, viewport=VIEWPORT)
-    context.set_default_timeout(EXPECT_TIMEOUT_MS)
-    tab = context.new_page()
-    try:
+    with fresh_page(browser, oidc_console[0].base) as tab:
         yield tab
-    finally:
-        context.close()
 
 
 def test_sign_in_through_the_provider_choose_a_site_and_sign_out(oidc_page: Page, oidc_console):
