@@ -20,10 +20,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $@
 
+# The console's demo sign-in (pick a demo person, no password) is on for `make run` only:
+# the server refuses it with OpenID Connect configured or on anything but the demo data.
+# A new session secret each run unless one is given.
 run: $(BIN)/.installed
 	$(BIN)/authz migrate
 	$(BIN)/authz demo
-	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop); console (demo sign-in): http://$(HOST):$(PORT)/console/"
+	AUTHZ_DEMO_SIGN_IN=true \
+	AUTHZ_SESSION_SECRET="$${AUTHZ_SESSION_SECRET:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" \
 	$(BIN)/authz serve
 
 test: $(BIN)/.installed browser

@@ -8,7 +8,8 @@ from typing import Any
 import falcon
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-from api import errors, middleware
+from api import console, errors, middleware
+from api.console.render import ConsoleHeaders
 from api.decoding import encode
 from api.openapi import build_document
 from api.resources import access_requests, audit, checks, contacts, members, operations, people, sign_in
@@ -57,12 +58,13 @@ def routes(service: Service) -> list[tuple[str, Any]]:
 
 
 def browser_routes(service: Service) -> list[tuple[str, Any]]:
-    """Routes for a browser (sign-in for the console): not part of the API's document."""
+    """Routes for a browser (sign-in, and the console's pages): not part of the API's document."""
     return [
         (sign_in.LOGIN, sign_in.Login(service)),
         (sign_in.CALLBACK, sign_in.Callback(service)),
         (sign_in.LOGOUT, sign_in.Logout(service)),
         (sign_in.SESSION, sign_in.Session(service)),
+        *console.routes(service),
     ]
 
 
@@ -82,7 +84,7 @@ class _Document:
 
 
 def create_app(service: Service) -> falcon.App:
-    stack: list[Any] = [middleware.RequestTrace(), middleware.Authenticate(service)]
+    stack: list[Any] = [middleware.RequestTrace(), ConsoleHeaders(), middleware.Authenticate(service)]
     app = falcon.App(middleware=stack)
     app.req_options.strip_url_path_trailing_slash = True
     for template, resource in routes(service) + browser_routes(service):

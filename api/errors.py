@@ -10,6 +10,7 @@ from typing import Any
 
 import falcon
 
+from api.console import errors as console_errors
 from api.decoding import encode
 from api.scim import errors as scim_errors
 from authz import errors
@@ -49,6 +50,9 @@ def domain_error(req: falcon.Request, resp: falcon.Response, exc: errors.DomainE
     if scim_errors.is_scim(req):
         scim_errors.respond(req, resp, exc)
         return
+    if console_errors.is_console(req):
+        console_errors.respond(req, resp, exc)
+        return
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), falcon.HTTP_400)
     body = Error(exc.code, exc.message)
     if exc.field:
@@ -73,6 +77,13 @@ def storage_error(req: falcon.Request, resp: falcon.Response, exc: StorageError,
     if scim_errors.is_scim(req):
         scim_errors.respond(req, resp, exc)
         return
+    if console_errors.is_console(req):
+        if not isinstance(exc, StoreConflict):
+            log.error(
+                "database unavailable on %s %s: %s", printable(req.method), printable(req.path), printable(str(exc))
+            )
+        console_errors.respond(req, resp, exc)
+        return
     if isinstance(exc, StoreConflict):
         _answer(resp, falcon.HTTP_409, Error("conflict", "the change conflicts with another one; try again"))
         return
@@ -93,6 +104,10 @@ def unexpected_error(req: falcon.Request, resp: falcon.Response, exc: Exception,
     if scim_errors.is_scim(req):  # also the protocol's own errors (scim2-models)
         scim_errors.respond(req, resp, exc)
         return
+    if console_errors.is_console(req):
+        log.exception("unexpected error on %s %s", printable(req.method), printable(req.path))
+        console_errors.respond(req, resp, exc)
+        return
     log.exception(
         "unexpected error on %s %s (request %s)",
         printable(req.method),
@@ -106,6 +121,9 @@ def serialize_http_error(req: falcon.Request, resp: falcon.Response, exc: falcon
     """Falcon's own errors (unknown route, wrong method, too large, not JSON) in our shape."""
     if scim_errors.is_scim(req):
         scim_errors.respond(req, resp, exc)
+        return
+    if console_errors.is_console(req):
+        console_errors.respond(req, resp, exc)
         return
     title = (exc.title or "error").lstrip("0123456789 ")  # "404 Not Found" -> "Not Found"
     resp.data = encode(Error(title.lower().replace(" ", "_"), exc.description or exc.title or "error"))

@@ -37,6 +37,7 @@ class Settings:
     # so never shown. Empty: the public development key (authz/audit/keys.py).
     audit_keys: tuple[str, ...] = field(default=(), repr=False)
     identity: IdentitySettings = field(default_factory=lambda: IdentitySettings())  # OpenID Connect, sessions
+    demo_data: Path = PROJECT_ROOT / "deploy" / "demo-data.yaml"  # `authz demo`'s data; demo sign-in's people
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -56,6 +57,7 @@ class Settings:
             db_lock_timeout_ms=_positive_int(env, "AUTHZ_DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
             audit_keys=_audit_keys(env),
             identity=IdentitySettings.from_env(env),
+            demo_data=Path(env.get("AUTHZ_DEMO_DATA", str(cls.demo_data))),
         )
 
 
@@ -135,6 +137,10 @@ class IdentitySettings:
     public_url: str = ""  # the service's base URL as browsers see it; empty: the request's own
     session_secrets: tuple[str, ...] = ()  # the first signs cookies, every one verifies them
     session_max_age_s: int = 8 * 3600
+    # The console's demo sign-in (pick a person of the demo data, no password): for
+    # `make run` only. Refused with OpenID Connect configured, and on a database that
+    # holds anything but the demo data's sites (authz/authn/demo.py).
+    demo_sign_in: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -161,12 +167,23 @@ class IdentitySettings:
             public_url=_url(env, "AUTHZ_PUBLIC_URL").rstrip("/"),
             session_secrets=_names(env, "AUTHZ_SESSION_SECRET"),
             session_max_age_s=_positive_int(env, "AUTHZ_SESSION_MAX_AGE_S", cls.session_max_age_s),
+            demo_sign_in=_flag(env, "AUTHZ_DEMO_SIGN_IN"),
         )
         settings._check()
         return settings
 
     def _check(self) -> None:
         """Settings that make sense only together."""
+        if self.demo_sign_in:
+            if self.issuer or self.client_id:
+                raise ConfigError(
+                    "AUTHZ_DEMO_SIGN_IN signs anybody in without a password: it is refused with OpenID Connect "
+                    "configured (AUTHZ_OIDC_ISSUER, AUTHZ_OIDC_CLIENT_ID)"
+                )
+            if not self.session_secrets:
+                raise ConfigError("AUTHZ_DEMO_SIGN_IN needs AUTHZ_SESSION_SECRET (signs the session cookie)")
+        if any(len(secret) < 32 for secret in self.session_secrets):
+            raise ConfigError("AUTHZ_SESSION_SECRET: each secret must be at least 32 characters")
         if not self.issuer:
             for name, value in (
                 ("AUTHZ_REQUIRE_ACTING_TOKEN", self.require_acting_token),
@@ -185,8 +202,6 @@ class IdentitySettings:
                 raise ConfigError("AUTHZ_OIDC_CLIENT_ID needs AUTHZ_OIDC_CLIENT_SECRET")
             if not self.session_secrets:
                 raise ConfigError("AUTHZ_OIDC_CLIENT_ID needs AUTHZ_SESSION_SECRET (signs the session cookie)")
-        if any(len(secret) < 32 for secret in self.session_secrets):
-            raise ConfigError("AUTHZ_SESSION_SECRET: each secret must be at least 32 characters")
 
 
 def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:

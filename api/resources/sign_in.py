@@ -35,6 +35,21 @@ def signed_in(service: Service, req: falcon.Request) -> SignedIn | None:
     return service.sign_in.signed_in(req.cookies.get(SESSION_COOKIE))
 
 
+def set_cookie(
+    service: Service, req: falcon.Request, resp: falcon.Response, name: str, value: str, path: str, age: int
+) -> None:
+    """A cookie of the console: HttpOnly, SameSite=Lax, Secure when the service is reached over https."""
+    resp.set_cookie(
+        name,
+        value,
+        max_age=age,
+        path=path,
+        secure=(service.settings.identity.public_url or req.prefix).startswith("https://"),
+        http_only=True,
+        same_site="Lax",
+    )
+
+
 class _BrowserRoute(Resource):
     public = True
 
@@ -43,15 +58,7 @@ class _BrowserRoute(Resource):
         return self.service.settings.identity.public_url or req.prefix
 
     def _cookie(self, req: falcon.Request, resp: falcon.Response, name: str, value: str, path: str, age: int) -> None:
-        resp.set_cookie(
-            name,
-            value,
-            max_age=age,
-            path=path,
-            secure=self._base(req).startswith("https://"),
-            http_only=True,
-            same_site="Lax",
-        )
+        set_cookie(self.service, req, resp, name, value, path, age)
 
     @staticmethod
     def _redirect(resp: falcon.Response, location: str, status: str = falcon.HTTP_303) -> None:

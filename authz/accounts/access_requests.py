@@ -174,17 +174,20 @@ def _unchecked(actor: Actor, site_number: str, action: str, work: Callable[[], T
 
 def list_requests(table: DecisionTable, actor: Actor, site_number: str, query: AccessRequestQuery) -> AccessRequestPage:
     """A page of the site's requests of a status (pending, granted, denied or all),
-    oldest first, after a request id, each with the requester's details."""
+    oldest first after a request id (or newest first before one), each with the
+    requester's details."""
 
     def work(authority: Authority) -> AccessRequestPage:
+        newest = query.order == "newest"
         rows_query = (
-            AccessRequest.select(AccessRequest, Person)
-            .join(Person)
-            .where((AccessRequest.site == authority.site) & (AccessRequest.id > query.after))
+            AccessRequest.select(AccessRequest, Person).join(Person).where(AccessRequest.site == authority.site)
         )
+        if query.after:
+            rows_query = rows_query.where(AccessRequest.id < query.after if newest else AccessRequest.id > query.after)
         if query.status != "all":
             rows_query = rows_query.where(AccessRequest.status == query.status)
-        rows = list(rows_query.order_by(AccessRequest.id).limit(query.limit + 1))
+        order = AccessRequest.id.desc() if newest else AccessRequest.id
+        rows = list(rows_query.order_by(order).limit(query.limit + 1))
         page = rows[: query.limit]
         return AccessRequestPage(
             site_number,
@@ -194,6 +197,15 @@ def list_requests(table: DecisionTable, actor: Actor, site_number: str, query: A
         )
 
     return run(table, actor, site_number, "view_access_requests", work, writes=False)
+
+
+def get_request(table: DecisionTable, actor: Actor, site_number: str, request_id: int) -> AccessRequestOut:
+    """One of the site's requests, whatever its status, with the requester's details."""
+
+    def work(authority: Authority) -> AccessRequestOut:
+        return describe_request(_request_of_site(authority, request_id), site_number)
+
+    return run(table, actor, site_number, "view_access_requests", work, target=_target(request_id), writes=False)
 
 
 # -- deciding ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from authz.accounts.authority import Authority, NotPermitted
 from authz.engine.table import DecisionTable
-from authz.errors import Conflict, InvalidInput, RuleViolation
+from authz.errors import Conflict, DomainError, InvalidInput, RuleViolation
 from models.schema import Membership
 
 MAX_SECONDARIES = 4
@@ -39,18 +39,29 @@ def check_grant(
     """Refuse a change of levels (BEFORE -> AFTER, full maps) for a member in ROLE
     that gives anything above what the actor holds, or that a role may not hold."""
     for app, level in after.items():
-        if level == table.lowest_level(app):
-            continue
-        if not table.catalogue.may_hold(role, app):
-            raise RuleViolation(
-                f"a {role} may not hold '{app}' (set it to {table.lowest_level(app)} or make them a contact)",
-                field=f"levels.{app}",
-            )
-        raised = table.structure.rank(app, level) > table.structure.rank(app, before.get(app, table.lowest_level(app)))
-        if raised and table.structure.rank(app, level) > table.structure.rank(app, authority.levels[app]):
-            raise NotPermitted(
-                f"you hold {app} {authority.levels[app]} and cannot grant {level}", field=f"levels.{app}"
-            )
+        refusal = level_refusal(table, authority.levels, role, app, level, before.get(app))
+        if refusal is not None:
+            raise refusal
+
+
+def level_refusal(
+    table: DecisionTable, held: Mapping[str, str], role: str, app: str, level: str, before: str | None
+) -> DomainError | None:
+    """Why an actor holding HELD (effective levels) may not leave a member in ROLE
+    at LEVEL of APP, the member holding BEFORE there until now (None: nothing); None
+    if they may. The one statement of both grant rules: check_grant enforces it,
+    and the console's privilege matrix shows it."""
+    lowest = table.lowest_level(app)
+    if level == lowest:
+        return None
+    if not table.catalogue.may_hold(role, app):
+        return RuleViolation(
+            f"a {role} may not hold '{app}' (set it to {lowest} or make them a contact)", field=f"levels.{app}"
+        )
+    rank = table.structure.rank
+    if rank(app, level) > rank(app, before or lowest) and rank(app, level) > rank(app, held[app]):
+        return NotPermitted(f"you hold {app} {held[app]} and cannot grant {level}", field=f"levels.{app}")
+    return None
 
 
 def check_may_act_on(authority: Authority, target_login: str, target_role: str) -> None:

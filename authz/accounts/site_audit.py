@@ -13,10 +13,12 @@ from authz.engine.table import DecisionTable
 
 
 def read_trail(table: DecisionTable, actor: Actor, site_number: str, query: AuditQuery) -> AuditPage:
-    """A page of the site's audit records, newest first."""
+    """A page of the site's audit records, newest first, of one actor or action when asked."""
 
     def work(authority: Authority) -> AuditPage:
-        records = trail.page(site_number, limit=query.limit + 1, before_seq=query.before)
+        records = trail.page(
+            site_number, limit=query.limit + 1, before_seq=query.before, actor=query.actor, action=query.action
+        )
         page = msgspec.convert(records[: query.limit], list[AuditEntry])
         return AuditPage(site_number, page, page[-1].seq if len(records) > query.limit else None)
 

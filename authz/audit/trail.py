@@ -318,13 +318,26 @@ def _timestamp(value: datetime | str) -> str:
 # -- reading -----------------------------------------------------------------
 
 
-def page(site_number: str, *, limit: int, before_seq: int | None = None) -> list[dict]:
+def page(
+    site_number: str,
+    *,
+    limit: int,
+    before_seq: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[dict]:
     """SITE_NUMBER's records, newest first: at most LIMIT (1..MAX_PAGE) with seq
-    below BEFORE_SEQ (none: from the newest). The next page starts before the
-    last seq returned. Raises InvalidInput for a bad limit or cursor."""
+    below BEFORE_SEQ (none: from the newest), only ACTOR's and only of ACTION when
+    given. The next page starts before the last seq returned. Raises InvalidInput
+    for a bad limit or cursor."""
     if not isinstance(site_number, str) or not site_number:
         raise InvalidInput("a site number is required", field="site")
-    return _page(AuditRecord.site_number == site_number, limit, before_seq)
+    condition = AuditRecord.site_number == site_number
+    if actor:
+        condition &= AuditRecord.actor == actor
+    if action:
+        condition &= AuditRecord.action == action
+    return _page(condition, limit, before_seq)
 
 
 def page_all(*, limit: int, before_seq: int | None = None) -> list[dict]:

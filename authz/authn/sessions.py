@@ -23,6 +23,7 @@ from authz.contract.sessions import SignedIn
 
 SESSION = "session"
 SIGN_IN = "sign-in"
+FORM = "form"  # a console form's CSRF token, bound to the session's id
 _VERSION = "v1"
 
 
@@ -55,6 +56,16 @@ class Seal:
         if not isinstance(body, dict) or not isinstance(body.get("exp"), int) or body["exp"] <= self._clock():
             return None
         return body
+
+    def token(self, purpose: str, binding: str) -> str:
+        """A token for BINDING (e.g. a session id), good for PURPOSE: a form's CSRF token."""
+        return self._mac(self._keys[0], purpose, binding)
+
+    def token_valid(self, purpose: str, binding: str, token: str | None) -> bool:
+        """TOKEN was made by token(PURPOSE, BINDING) under one of the keys."""
+        return bool(binding and token) and any(
+            hmac.compare_digest(token or "", self._mac(key, purpose, binding)) for key in self._keys
+        )
 
     @staticmethod
     def _mac(key: bytes, purpose: str, data: str) -> str:

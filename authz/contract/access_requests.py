@@ -48,6 +48,10 @@ class AccessRequestQuery(Struct, forbid_unknown_fields=True):
     status: RequestStatus | Literal["all"] = "pending"
     after: Annotated[int, Meta(ge=0, description="next_after of the previous page")] = 0
     limit: PageLimit = 100
+    order: Annotated[
+        Literal["oldest", "newest"],
+        Meta(description="oldest first (after: ids above it) or newest first (after: ids below it)"),
+    ] = "oldest"
 
 
 class Requester(Struct):

@@ -12,6 +12,10 @@ from authz.contract.common import Timestamp
 class AuditQuery(Struct, forbid_unknown_fields=True):
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
     before: Annotated[int, Meta(ge=1, description="next_before of the previous page")] | None = None
+    actor: (
+        Annotated[str, Meta(max_length=320, description="Only records by this actor (exactly as recorded)")] | None
+    ) = None
+    action: Annotated[str, Meta(max_length=64, description="Only records of this action")] | None = None
 
 
 class AuditEntry(Struct):

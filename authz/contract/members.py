@@ -180,3 +180,78 @@ class NotificationEmail(Struct, forbid_unknown_fields=True):
     """Set (or, with null, clear: messages then go to the login email) one's own notification email."""
 
     notification_email: Annotated[str, Meta(max_length=320, pattern=r"^\s*\S*@\S*\s*$")] | None
+
+
+class MySite(Struct):
+    """A site the acting person belongs to, with their role there."""
+
+    number: str
+    name: str
+    role: Role
+
+
+class MySites(Struct):
+    login_id: str
+    known: Annotated[bool, Meta(description="False: not a known identity (never provisioned)")]
+    active: bool
+    sites: list[MySite]
+
+
+class Standing(Struct):
+    """What the acting person holds on a site and may do there (the decision table's
+    cells for their role and levels)."""
+
+    site: str
+    name: str
+    role: Role
+    levels: Levels  # effective
+    allowed_actions: list[str]
+
+
+class ActionChange(Struct):
+    action: str
+    label: str
+    application: str
+
+
+class ChangePreview(Struct):
+    """What a change of a member's role and levels would do, before it is made:
+    the actions gained and lost (decided by the policy in force), and the refusal
+    the change would meet, if any (the same rules the change runs)."""
+
+    login_id: str | None
+    role: AssignableRole
+    levels: Levels  # every application, after the change
+    gained: list[ActionChange]
+    lost: list[ActionChange]
+    refusal: str | None
+    refusal_field: str | None
+
+
+RefusalKind = Literal["role_may_not_hold", "above_own_level"]
+
+
+class MatrixLevel(Struct):
+    level: str
+    label: str
+    refusal: Annotated[
+        RefusalKind | None,
+        Meta(description="Why the acting person may not give this level here; null: they may"),
+    ]
+
+
+class MatrixRow(Struct):
+    application: str
+    label: str
+    account_management: bool
+    levels: list[MatrixLevel]
+    held: Annotated[str, Meta(description="The acting person's own level")]
+
+
+class PrivilegeMatrix(Struct):
+    """The applications and levels a person may be given, as the acting person may give them."""
+
+    role: AssignableRole
+    rows: list[MatrixRow]
+    secondaries: Annotated[int, Meta(description="Secondary contacts the site has now")]
+    max_secondaries: int

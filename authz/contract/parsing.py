@@ -66,8 +66,19 @@ def _record_refusal(value: Any, kind: type[DomainRecord]) -> DomainError:
     unknown = sorted(name for name in value if name not in fields)
     if unknown:
         return InvalidInput(f"unknown field(s): {', '.join(repr(name) for name in unknown)}", field=unknown[0])
+    problems = record_problems(value, kind)
+    if not problems:  # a rule of the whole record (its __post_init__)
+        return refusal("", kind)
+    more = f" (also: {'; '.join(message for _, message in problems[1:])})" if len(problems) > 1 else ""
+    return RuleViolation(problems[0][1] + more, field=problems[0][0])
+
+
+def record_problems(value: dict[str, Any], kind: type[DomainRecord]) -> list[tuple[str, str]]:
+    """Every missing or malformed field of VALUE as a KIND record, in the record's
+    order: (field, message), each checked against the field's own type."""
     problems: list[tuple[str, str]] = []
-    for name, info in fields.items():
+    for info in msgspec.structs.fields(kind):
+        name = info.encode_name
         if name not in value:
             if info.required:
                 problems.append((name, f"'{name}' is required"))
@@ -76,10 +87,7 @@ def _record_refusal(value: Any, kind: type[DomainRecord]) -> DomainError:
             msgspec.convert(value[name], info.type)
         except msgspec.ValidationError as error:
             problems.append((name, refusal(str(error), info.type, field=name).message))
-    if not problems:  # a rule of the whole record (its __post_init__)
-        return refusal("", kind)
-    more = f" (also: {'; '.join(message for _, message in problems[1:])})" if len(problems) > 1 else ""
-    return RuleViolation(problems[0][1] + more, field=problems[0][0])
+    return problems
 
 
 encode = _ENCODER.encode  # a value of the contract as JSON bytes (bound: one call per answer)

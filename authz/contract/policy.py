@@ -58,6 +58,14 @@ class WorkerPolicy(Struct):
     last_attempt_ok: bool | None
 
 
+class PolicyCatalogue(Struct):
+    """The policy in force: its roles and applications with their levels and actions, in order."""
+
+    version: str
+    roles: list[PolicyRole]
+    applications: list[PolicyApplication]
+
+
 class PolicyDescription(Struct):
     version: str
     roles: list[PolicyRole]

@@ -47,7 +47,7 @@ class Service:
         self.access_requests = AccessRequestService(runtime)
         self.contacts = ContactService(runtime)
         self.sites = SiteService(runtime)
-        self.people = PeopleService()
+        self.people = PeopleService(runtime)
         self.identities = IdentityService()
         self.site_audit = SiteAuditService(runtime)
         self.audit = AuditService()

@@ -6,9 +6,9 @@ the rules."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from authz.accounts import access_requests, contacts, members, people, site_audit, sites
+from authz.accounts import access_requests, contacts, members, people, previews, site_audit, sites, standing
 from authz.contract.access_requests import (
     AccessRequest,
     AccessRequestInput,
@@ -20,6 +20,7 @@ from authz.contract.access_requests import (
 )
 from authz.contract.actors import Actor
 from authz.contract.audit import AuditPage, AuditQuery
+from authz.contract.common import AssignableRole
 from authz.contract.contacts import (
     Contact,
     ContactDeleted,
@@ -30,19 +31,23 @@ from authz.contract.contacts import (
     ReviewReminders,
 )
 from authz.contract.members import (
+    ChangePreview,
     Member,
     MemberChange,
     MemberPage,
     MemberQuery,
     MemberRemoved,
+    MySites,
     NewMember,
     NewSite,
     NotificationEmail,
     PrimaryTransfer,
     PrimaryTransferred,
+    PrivilegeMatrix,
     Profile,
     SiteCreated,
     SiteList,
+    Standing,
     UserCheck,
 )
 from authz.service.operation import operation
@@ -89,6 +94,21 @@ class MemberService:
     def remove(self, actor: Actor, site: str, login_id: str) -> MemberRemoved:
         return members.remove_member(self._rt.table, actor, site, login_id)
 
+    @operation
+    def preview(
+        self, actor: Actor, site: str, login_id: str | None, role: AssignableRole, levels: Mapping[str, str]
+    ) -> ChangePreview:
+        """What giving LOGIN_ID (None: someone not yet a member) ROLE and LEVELS would
+        do: the actions gained and lost, and the refusal the change would meet. Changes nothing."""
+        return previews.preview_change(self._rt.table, actor, site, login_id, role, levels)
+
+    @operation
+    def privilege_matrix(
+        self, actor: Actor, site: str, role: AssignableRole, current: Mapping[str, str] | None = None
+    ) -> PrivilegeMatrix:
+        """The levels the acting person may give a member in ROLE holding CURRENT, and why not the others."""
+        return previews.privilege_matrix(self._rt.table, actor, site, role, current)
+
 
 class AccessRequestService:
     def __init__(self, runtime: Runtime):
@@ -101,6 +121,11 @@ class AccessRequestService:
     @operation
     def page(self, actor: Actor, site: str, query: AccessRequestQuery) -> AccessRequestPage:
         return access_requests.list_requests(self._rt.table, actor, site, query)
+
+    @operation
+    def get(self, actor: Actor, site: str, request_id: int) -> AccessRequest:
+        """One of the site's requests, whatever its status (another site's: NotFound)."""
+        return access_requests.get_request(self._rt.table, actor, site, request_id)
 
     @operation
     def grant(self, actor: Actor, site: str, request_id: int, decision: Grant) -> Granted:
@@ -163,7 +188,20 @@ class SiteService:
 
 
 class PeopleService:
-    """A person's own profile."""
+    """A person's own profile, sites and standing."""
+
+    def __init__(self, runtime: Runtime):
+        self._rt = runtime
+
+    @operation
+    def sites(self, actor: Actor) -> MySites:
+        """The sites the acting person belongs to, with their role on each."""
+        return standing.my_sites(actor)
+
+    @operation
+    def standing(self, actor: Actor, site: str) -> Standing:
+        """What the acting person holds on SITE and may do there (NotFound: not a member)."""
+        return standing.standing(self._rt.table, actor, site)
 
     @operation
     def profile(self, actor: Actor) -> Profile:

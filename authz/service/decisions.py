@@ -20,6 +20,7 @@ from authz.contract.checks import (
 from authz.contract.common import Role
 from authz.contract.policy import (
     ActivePolicy,
+    PolicyCatalogue,
     PolicyDescription,
     Readiness,
     ReloadAttempt,
@@ -114,6 +115,7 @@ class DecisionService:
 class PolicyService:
     def __init__(self, runtime: Runtime):
         self._rt = runtime
+        self._catalogue: PolicyCatalogue | None = None  # built once per policy version
 
     def describe(self) -> PolicyDescription:
         """The policy in force, its catalogue in order, and what every worker serves."""
@@ -128,6 +130,14 @@ class PolicyService:
             last_attempt=msgspec.convert(status["last_attempt"], ReloadAttempt | None),
             workers=msgspec.convert(status["workers"], list[WorkerPolicy]),
         )
+
+    def catalogue(self) -> PolicyCatalogue:
+        """The roles, applications, levels and actions of the policy in force, with their labels."""
+        table = self._rt.policy.table
+        if self._catalogue is None or self._catalogue.version != table.version:
+            roles, applications = table.describe()
+            self._catalogue = PolicyCatalogue(table.version, roles, applications)
+        return self._catalogue
 
     def reload(self) -> ReloadResult:
         """Reload here now, and ask every other worker of this server to do the same."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from authz.authn.sessions import Seal, read_session
+from authz.authn.demo import DemoPerson, check_demo_database, read_demo_data
+from authz.authn.sessions import FORM, Seal, open_session, read_session
 from authz.authn.sign_in import FLOW_MAX_AGE_S, SignInDone, SignInFlow, SignInStart, local_path
 from authz.contract.sessions import SignedIn
-from authz.errors import NotFound
+from authz.errors import InvalidInput, NotFound
 from authz.service.operation import operation
 from authz.service.runtime import Runtime
 
@@ -31,9 +32,44 @@ class SignInService:
             else None
         )
 
+        self._demo: tuple[DemoPerson, ...] = ()
+        if settings.demo_sign_in and self._seal is not None:
+            data = read_demo_data(runtime.settings.demo_data)
+            check_demo_database(data)  # a server on other data does not start
+            self._demo = data.people
+
     @property
     def enabled(self) -> bool:
         return self._flow is not None
+
+    @property
+    def demo_enabled(self) -> bool:
+        """Demo sign-in (AUTHZ_DEMO_SIGN_IN, `make run` only) is on."""
+        return bool(self._demo)
+
+    def demo_people(self) -> tuple[DemoPerson, ...]:
+        """The people demo sign-in offers (none when it is off)."""
+        return self._demo
+
+    def demo_sign_in(self, login_id: str, home: str, next_path: str | None) -> SignInDone:
+        """A session for LOGIN_ID, one of the demo people, without a password: NotFound
+        when demo sign-in is off, InvalidInput for anybody else."""
+        if not self._demo or self._seal is None:
+            raise NotFound("demo sign-in is off")
+        person = next((p for p in self._demo if p.login_id == login_id), None)
+        if person is None:
+            raise InvalidInput("pick one of the demo people", field="login_id")
+        cookie, session = open_session(self._seal, person.login_id, self.session_max_age_s)
+        return SignInDone(cookie, session, local_path(next_path or home, home))
+
+    def form_token(self, session_id: str) -> str:
+        """The CSRF token of the console's forms for the session SESSION_ID."""
+        if self._seal is None:
+            raise NotFound(NOT_CONFIGURED)
+        return self._seal.token(FORM, session_id)
+
+    def form_token_valid(self, session_id: str, token: str | None) -> bool:
+        return self._seal is not None and self._seal.token_valid(FORM, session_id, token)
 
     @operation
     def begin(self, redirect_uri: str, home: str, next_path: str | None) -> SignInStart:

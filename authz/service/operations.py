@@ -39,6 +39,15 @@ class CallerService:
         except DRIVER_ERRORS as error:
             raise classify(error) from error
 
+    def catch_up(self) -> None:
+        """For a door without API keys (the console's pages): catch up with policy
+        files and the change log, as authenticate does."""
+        try:
+            self._rt.policy.maybe_reload()
+            self._rt.feed.refresh()
+        except DRIVER_ERRORS as error:
+            raise classify(error) from error
+
     @operation
     def acting_person(self, acting_user: str | None, acting_token: str | None) -> Actor:
         """The person an admin key acts for, from X-Acting-User and X-Acting-Token (None:

@@ -83,6 +83,11 @@ def test_an_api_only_setup_needs_no_client():
         ({**SIGN_IN, "AUTHZ_OIDC_LEEWAY_S": "-1"}, "AUTHZ_OIDC_LEEWAY_S must be zero or more"),
         ({**SIGN_IN, "AUTHZ_OIDC_JWKS_CACHE_S": "0"}, "AUTHZ_OIDC_JWKS_CACHE_S must be positive"),
         ({**SIGN_IN, "AUTHZ_SESSION_MAX_AGE_S": "8h"}, "AUTHZ_SESSION_MAX_AGE_S must be a whole number"),
+        ({**SIGN_IN, "AUTHZ_DEMO_SIGN_IN": "true"}, "AUTHZ_DEMO_SIGN_IN .* refused with OpenID Connect"),
+        ({"AUTHZ_OIDC_ISSUER": ISSUER, "AUTHZ_OIDC_AUDIENCE": "a", "AUTHZ_DEMO_SIGN_IN": "true"}, "AUTHZ_DEMO_SIGN_IN"),
+        ({"AUTHZ_DEMO_SIGN_IN": "true"}, "AUTHZ_DEMO_SIGN_IN needs AUTHZ_SESSION_SECRET"),
+        ({"AUTHZ_DEMO_SIGN_IN": "maybe", "AUTHZ_SESSION_SECRET": "s" * 32}, "AUTHZ_DEMO_SIGN_IN must be true or false"),
+        ({"AUTHZ_SESSION_SECRET": "short"}, "at least 32"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_by_name(env, named):
@@ -94,3 +99,9 @@ def test_plain_http_is_accepted_on_loopback_only():
     local = {**SIGN_IN, "AUTHZ_OIDC_ISSUER": "http://127.0.0.1:8081", "AUTHZ_PUBLIC_URL": "http://localhost:8080"}
     identity = IdentitySettings.from_env(local)
     assert (identity.issuer, identity.public_url) == ("http://127.0.0.1:8081", "http://localhost:8080")
+
+
+def test_demo_sign_in_is_off_unless_asked_for():
+    assert not IdentitySettings.from_env({"AUTHZ_SESSION_SECRET": "s" * 32}).demo_sign_in
+    on = IdentitySettings.from_env({"AUTHZ_DEMO_SIGN_IN": "true", "AUTHZ_SESSION_SECRET": "s" * 32})
+    assert on.demo_sign_in and not on.enabled
