@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import check_page, launch, screenshot, violations
+from tests.support.browser import check_page, screenshot, violations
 
 pytestmark = pytest.mark.integration
 
@@ -18,10 +18,10 @@ INACCESSIBLE = """<!doctype html><html lang="en"><head><title>Broken</title></he
 
 
 @pytest.fixture(scope="module")
-def page():
-    with launch() as browser:
-        tab = browser.new_page()
-        yield tab
+def page(browser):
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def test_axe_finds_nothing_serious_on_an_accessible_page(page):

@@ -21,7 +21,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import SESSION_SECRET
 from tests.integration.server import Server, gunicorn
-from tests.support.browser import launch
 from tests.support.smtp import Mailbox, smtp_server
 
 # The page size screenshots are taken at (and the README's pictures).
@@ -119,12 +118,6 @@ def console(tmp_path_factory) -> Iterator[Console]:
     database_url, admin_key, server = start_console(workdir, **DEMO_SIGN_IN)
     with server as running:
         yield Console(running, workdir, database_url, admin_key)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with launch() as chromium:
-        yield chromium
 
 
 @contextmanager
