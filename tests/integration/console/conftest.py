@@ -19,6 +19,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from authz.cli.core import DEMO_DATA
+from authz.config import Settings
+from authz.service import Service
+from authz.service.schema import migrate
+from models.db import db
 from tests.conftest import SESSION_SECRET
 from tests.integration.server import Server, gunicorn
 from tests.support.smtp import Mailbox, smtp_server
@@ -95,18 +100,23 @@ def authz_cli(workdir: Path, database_url: str, *args: str, **env: str) -> subpr
     return done
 
 
-def demo_database(workdir: Path) -> str:
-    """A database with the demo data, as `make run` prepares it (`authz migrate`, `authz demo`)."""
+def demo_database(workdir: Path) -> tuple[str, str]:
+    """(database URL, an admin API key): the demo data as `make run` loads it (migrate,
+    then `authz demo`'s load), prepared in this process through the service layer (three
+    commands would each pay Python's and the app's start-up)."""
     url = f"sqlite:///{workdir}/authz.db"
-    authz_cli(workdir, url, "migrate")
-    authz_cli(workdir, url, "demo")
-    return url
+    settings = Settings(database_url=url)
+    migrate(settings)
+    service = Service.open(settings)
+    assert service.data.load_demo(DEMO_DATA)
+    admin_key, _ = service.callers.create_key("e2e", "admin")
+    db.close()
+    return url, admin_key
 
 
 def start_console(workdir: Path, **env: str):
     """gunicorn (one worker: the browser is the only client) on the demo data."""
-    database_url = demo_database(workdir)
-    admin_key = authz_cli(workdir, database_url, "keys", "create", "--name", "e2e", "--scope", "admin").stdout.strip()
+    database_url, admin_key = demo_database(workdir)
     return database_url, admin_key, gunicorn(workdir, database_url, workers=1, **env)
 
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.console.conftest import Console
-from tests.integration.console.steps import demo_sign_in, go_to
+from tests.integration.console.steps import ACME, go_to, notice, sign_in_to_site
 from tests.support.browser import check_page
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def many_members(console: Console) -> None:
 
 
 def test_the_list_searches_filters_pages_and_downloads(page: Page):
-    demo_sign_in(page, "alice@acme.example")
+    sign_in_to_site(page, "alice@acme.example", ACME)
     go_to(page, "Manage access")
     table = page.get_by_role("table")
     expect(table.get_by_role("columnheader", name=re.compile("login id", re.I))).to_be_visible()
@@ -71,7 +71,7 @@ def test_the_list_searches_filters_pages_and_downloads(page: Page):
 
 
 def test_the_matrix_disables_what_a_user_cannot_hold_and_previews_the_change(page: Page, console: Console):
-    demo_sign_in(page, "bob@acme.example")  # a secondary: manage access update, media downloads
+    sign_in_to_site(page, "bob@acme.example", ACME)  # a secondary: manage access update, media downloads
     go_to(page, "Manage access")
     page.get_by_role("link", name=re.compile("carol@acme.example|Carol Chen")).first.click()
     check_page(page, "member-form")
@@ -103,7 +103,7 @@ def test_the_matrix_disables_what_a_user_cannot_hold_and_previews_the_change(pag
 
 
 def test_removing_a_user_asks_for_confirmation(page: Page, console: Console):
-    demo_sign_in(page, "alice@acme.example")
+    sign_in_to_site(page, "alice@acme.example", ACME)
     go_to(page, "Manage access")
     page.get_by_role("searchbox").or_(page.get_by_label(re.compile("search", re.I))).first.fill("temp00")
     page.get_by_role("button", name=re.compile("search", re.I)).click()
@@ -114,15 +114,12 @@ def test_removing_a_user_asks_for_confirmation(page: Page, console: Console):
     assert console.api("GET", "/v1/sites/1001/members/temp00@acme.example", acting="alice@acme.example")[0] == 200
     check_page(page, "member-delete-confirm")
     page.get_by_role("button", name=re.compile("confirm|yes|delete|remove", re.I)).last.click()
-    expect(page.get_by_role("status").or_(page.get_by_role("alert")).first).to_contain_text(
-        re.compile("removed|deleted", re.I)
-    )
+    expect(notice(page)).to_contain_text(re.compile("removed|deleted", re.I))
     assert console.api("GET", "/v1/sites/1001/members/temp00@acme.example", acting="alice@acme.example")[0] == 404
 
 
 def test_a_member_form_works_from_the_keyboard_with_visible_focus(page: Page, console: Console):
-    demo_sign_in(page, "alice@acme.example")
-    page.goto(page.url.split("/console/")[0] + "/console/")
+    sign_in_to_site(page, "alice@acme.example", ACME)
     go_to(page, "Manage access")
     page.get_by_role("link", name=re.compile("temp01@acme.example|Temp01 Worker")).first.focus()
     page.keyboard.press("Enter")
@@ -141,7 +138,7 @@ def test_a_member_form_works_from_the_keyboard_with_visible_focus(page: Page, co
     else:
         pytest.fail("Tab never reached the submit button")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status").or_(page.get_by_role("alert")).first).to_be_visible()
+    expect(notice(page)).to_be_visible()
     _, body = console.api("GET", "/v1/sites/1001/members/temp01@acme.example", acting="alice@acme.example")
     assert body["phone"] == "+1 555 7777"
 
