@@ -24,7 +24,7 @@ from authz.service import Service
 
 def routes(service: Service) -> list[tuple[str, Any]]:
     """Every console page: (URI template, resource)."""
-    from api.console import home, overview
+    from api.console import audit, contacts, home, members, overview, requests
 
     site = "/console/sites/{site}"
     return [
@@ -34,4 +34,17 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         ("/console/request-access", home.RequestAccess(service)),
         ("/console/static/{name}", home.Static(service)),
         (site, overview.Overview(service)),
+        (f"{site}/contacts", contacts.Contacts(service)),
+        (f"{site}/contacts/new", contacts.NewContact(service)),
+        (f"{site}/contacts/review", contacts.Review(service)),
+        (f"{site}/contacts/{{contact_id}}", contacts.OneContact(service)),
+        (f"{site}/members", members.Members(service)),
+        (f"{site}/members.csv", members.MembersCsv(service)),
+        (f"{site}/member", members.OneMember(service)),
+        (f"{site}/member/delete", members.DeleteMember(service)),
+        (f"{site}/add-user", members.AddUser(service)),
+        (f"{site}/requests", requests.Requests(service)),
+        (f"{site}/requests/{{request_id}}/grant", requests.GrantRequest(service)),
+        (f"{site}/requests/{{request_id}}/deny", requests.DenyRequest(service)),
+        (f"{site}/audit", audit.Audit(service)),
     ]

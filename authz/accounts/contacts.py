@@ -44,12 +44,12 @@ from authz.accounts.authority import Authority, run
 from authz.audit import trail
 from authz.contract.actors import Actor
 from authz.contract.contacts import (
+    CONTACT_TYPE_LABELS,
     Contact,
     ContactDeleted,
     ContactInput,
     ContactList,
     ContactsReviewed,
-    ContactType,
     OverdueSite,
     Reminded,
     ReviewReminders,
@@ -64,14 +64,7 @@ from models.contacts import ContactReview, SiteContact
 from models.db import is_postgres, read_transaction, write_transaction
 from models.schema import Membership, Person, Site, utcnow
 
-CONTACT_TYPES: dict[ContactType, str] = {
-    "primary": "Primary contact",
-    "technical": "Site technical contact",
-    "administrative": "Administrative / proof-of-entitlement contact",
-    "renewal": "Subscription & support renewal contact",
-    "media_shipping": "Subscription & support media-shipping contact",
-    "billing": "Billing contact",
-}
+CONTACT_TYPES = CONTACT_TYPE_LABELS  # id -> how a person names it, in the order shown
 # The mandatory fields, in the order they are checked and shown, with their
 # longest length (the columns of m0005) and how a person would name them.
 FIELDS = {

@@ -9,6 +9,14 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from authz.contract.common import DomainRecord, Timestamp
 
 ContactType = Literal["primary", "technical", "administrative", "renewal", "media_shipping", "billing"]
+CONTACT_TYPE_LABELS: dict[ContactType, str] = {
+    "primary": "Primary contact",
+    "technical": "Site technical contact",
+    "administrative": "Administrative / proof-of-entitlement contact",
+    "renewal": "Subscription & support renewal contact",
+    "media_shipping": "Subscription & support media-shipping contact",
+    "billing": "Billing contact",
+}
 SkipReason = Literal["reminded_recently", "reviewed_meanwhile", "no_primary", "no_valid_address", "site_gone"]
 
 
