@@ -161,3 +161,20 @@ def test_a_person_asks_for_access_to_a_site_they_do_not_belong_to(browser):
     assert nowhere.status_code == 422 and "There is no site with this number." in nowhere.text
     assert AccessRequest.select().count() == 1
     assert trail.page("1001", limit=1)[0]["action"] == "request_access"
+
+
+def test_sign_out_from_the_console_ends_the_session(browser):
+    dana = browser("Dana.Diaz")
+    page = dana.get("/console/")
+    assert 'action="/console/auth/logout"' in page.text
+    resp = dana.post("/console/auth/logout")
+    assert resp.status_code == 303 and resp.headers["location"] == "/console/"
+    assert "authz_session" not in dana.cookies
+    assert dana.get("/console/").status_code == 303  # back to sign-in
+
+
+def test_a_page_names_itself_and_its_site(browser):
+    alice = browser("alice@acme.example")
+    page = alice.get("/console/sites/1001/")
+    assert "<title>Overview · Acme Manufacturing · Account Management</title>" in page.text
+    assert '<a class="skip" href="#main">' in page.text and '<main id="main"' in page.text

@@ -282,3 +282,18 @@ def test_the_members_forms_refuse_a_post_without_the_token(browser):
     ):
         assert alice.post(path, fields, token=False).status_code == 403, path
     assert Membership.get(Membership.person == Person.by_key(login_key("carol@acme.example"))).role == "user"
+
+
+def test_a_secondary_with_view_only_sees_members_but_no_form(browser):
+    dana = browser("Dana.Diaz")  # 2002: manage_access view
+    listing = dana.get("/console/sites/2002/members")
+    assert listing.status_code == 200 and "frank@globex.example" in listing.text
+    assert "Add new user" not in listing.text
+    page = dana.get("/console/sites/2002/member?login=frank%40globex.example")
+    assert page.status_code == 200
+    assert "Preview the change" not in page.text and "Remove this user" not in page.text
+    assert "Allocations" in text_of(page) or "Entitlement allocations" in text_of(page)
+    dana.get("/console/sites/2002/members")
+    refused = dana.post("/console/sites/2002/member?login=frank%40globex.example", {"do": "save", "role": "secondary"})
+    assert refused.status_code == 422 and "may not update_user" in refused.text
+    assert Membership.get(Membership.person == Person.by_key(login_key("frank@globex.example"))).role == "user"
