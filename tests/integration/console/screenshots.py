@@ -32,10 +32,18 @@ CONTACT = {
 }
 
 
-def shoot(page: Page, name: str) -> Path:
-    height = min(MAX_HEIGHT, page.evaluate("() => document.documentElement.scrollHeight"))
+def shoot(page: Page, name: str, from_heading: str | None = None) -> Path:
+    """The page's top (or, with FROM_HEADING, the part from that heading on), at most
+    MAX_HEIGHT px high."""
+    top = 0
+    if from_heading:
+        box = page.get_by_role("heading", name=from_heading).bounding_box()
+        assert box is not None
+        top = max(0, int(box["y"]) - 24)
+    height = min(MAX_HEIGHT, page.evaluate("() => document.documentElement.scrollHeight") - top)
     path = DOCS / f"{name}.png"
-    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}, full_page=True)
+    clip = {"x": 0, "y": top, "width": VIEWPORT["width"], "height": height}
+    page.screenshot(path=str(path), clip=clip, full_page=True)
     return path
 
 
@@ -53,8 +61,8 @@ def take(console: Console, page: Page) -> list[Path]:
     shots.append(shoot(page, "contact-form"))
     go_to(page, "Manage access")
     shots.append(shoot(page, "manage-access"))
-    page.get_by_role("main").get_by_role("link", name="bob@acme.example").first.click()
-    shots.append(shoot(page, "member-form"))
+    page.get_by_role("main").get_by_role("link", name="Carol Chen").click()
+    shots.append(shoot(page, "member-form", from_heading="Privileges"))
     go_to(page, "Approve requests")
     shots.append(shoot(page, "approve-requests"))
     go_to(page, "Add new user")
