@@ -64,7 +64,7 @@ class Console:
         return authz_cli(self.workdir, self.database_url, *args, **env)
 
     def add_people(self, *login_ids: str) -> None:
-        """Known identities (people, members of no site), through `authz import`."""
+        """Known identities (people, members of no site), imported."""
         people = [
             {
                 "login_id": login,
@@ -75,9 +75,14 @@ class Console:
             }
             for login in login_ids
         ]
-        data = self.workdir / f"people-{login_ids[0]}.yaml"
-        data.write_text(json.dumps({"people": people}))  # JSON is YAML
-        self.cli("import", str(data))
+        self.import_data({"people": people})
+
+    def import_data(self, data: dict) -> None:
+        """Sites, people and memberships as `authz import` takes them (run in this process)."""
+        path = self.workdir / f"import-{len(list(self.workdir.glob('import-*')))}.yaml"
+        path.write_text(json.dumps(data))  # JSON is YAML
+        Service.open(Settings(database_url=self.database_url)).data.import_file(path)
+        db.close()
 
     def outbox(self, kind: str, recipient: str) -> list[str]:
         """The outbox's lines of KIND for RECIPIENT (`authz notify list`)."""
