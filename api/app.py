@@ -9,7 +9,6 @@ import falcon
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from api import console, errors, middleware
-from api.console.render import ConsoleHeaders
 from api.decoding import encode
 from api.openapi import build_document
 from api.resources import access_requests, audit, checks, contacts, members, operations, people, sign_in
@@ -84,7 +83,7 @@ class _Document:
 
 
 def create_app(service: Service) -> falcon.App:
-    stack: list[Any] = [middleware.RequestTrace(), ConsoleHeaders(), middleware.Authenticate(service)]
+    stack: list[Any] = [middleware.RequestTrace(), middleware.Authenticate(service)]
     app = falcon.App(middleware=stack)
     app.req_options.strip_url_path_trailing_slash = True
     for template, resource in routes(service) + browser_routes(service):

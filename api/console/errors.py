@@ -86,4 +86,3 @@ def respond(req: falcon.Request, resp: falcon.Response, exc: BaseException) -> N
         current=None,
         csrf_token="",
     )
-    render.secure(resp)

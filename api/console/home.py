@@ -11,7 +11,7 @@ import falcon
 
 from api.console.forms import CSRF_FIELD, FormRefused, read_form
 from api.console.page import HOME, SIGN_IN, Page
-from api.console.render import STATIC
+from api.console.render import STATIC, secure
 from api.resources.sign_in import CONSOLE, LOGIN, SESSION_COOKIE, set_cookie
 from authz.contract.access_requests import AccessRequestInput
 from authz.contract.members import NotificationEmail
@@ -169,5 +169,6 @@ class Static(Page):
         resp.content_type = media
         resp.cache_control = ["public", "max-age=3600"]
         resp.data = (STATIC / name).read_bytes()
+        secure(resp)
 
     on_head = on_get

@@ -19,6 +19,7 @@ import falcon
 
 from api.console.forms import Form
 from api.console.page import Page, Visitor, site_path
+from api.console.render import secure
 from authz.contract.common import AssignableRole
 from authz.contract.members import (
     ChangePreview,
@@ -127,6 +128,7 @@ class MembersCsv(Page):
         resp.content_type = "text/csv; charset=utf-8"
         resp.downloadable_as = f"site-{site}-users.csv"
         resp.cache_control = ["no-store"]
+        secure(resp)
 
 
 class OneMember(_MemberPage):

@@ -105,7 +105,9 @@ class Page(Resource):
         who = self.service.sign_in.signed_in(req.cookies.get(SESSION_COOKIE))
         if who is None:
             back = req.relative_uri if req.method == "GET" else HOME
-            raise falcon.HTTPSeeOther(f"{SIGN_IN}?{urllib.parse.urlencode({'next': back})}")
+            raise falcon.HTTPSeeOther(
+                f"{SIGN_IN}?{urllib.parse.urlencode({'next': back})}", headers=render.SECURITY_HEADERS
+            )
         visitor = Visitor(
             who.login_id,
             Actor.person(who.login_id, field="session"),
@@ -175,3 +177,4 @@ class Page(Resource):
         resp.status = falcon.HTTP_303
         resp.location = location
         resp.cache_control = ["no-store"]
+        render.secure(resp)

@@ -44,17 +44,11 @@ def page(resp: falcon.Response, template: str, *, status: int = 200, **context: 
     resp.content_type = "text/html; charset=utf-8"
     resp.cache_control = ["no-store"]
     resp.text = _ENV.get_template(template).render(**context)
+    secure(resp)
 
 
 def secure(resp: falcon.Response) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        resp.set_header(name, value)
-
-
-class ConsoleHeaders:
-    """Middleware: the security headers on every answer under /console (pages,
-    redirects, errors, static files, the sign-in routes)."""
-
-    def process_response(self, req: Any, resp: Any, resource: Any, req_succeeded: bool) -> None:
-        if req.path == "/console" or req.path.startswith("/console/"):
-            secure(resp)
+    """The security headers, on every answer of the console: pages, error pages,
+    redirects and its static files (set where they are made, not by a middleware
+    every API request would pay for)."""
+    resp.set_headers(SECURITY_HEADERS)

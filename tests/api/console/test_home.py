@@ -92,7 +92,10 @@ def test_every_console_answer_carries_a_strict_content_security_policy(browser):
         alice.get("/console/static/console.css"),
         alice.get("/console/no-such-page"),
         browser().get("/console/sign-in"),
+        browser().get("/console/sites/1001/"),  # the redirect to sign in
+        alice.post("/console/preferences", {"notification_email": ""}, token_from="/console/preferences"),  # after a change
     ]
+    assert [r.status_code for r in answers[-2:]] == [303, 303]
     for resp in answers:
         assert resp.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert resp.headers["x-content-type-options"] == "nosniff"
