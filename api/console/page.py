@@ -106,7 +106,7 @@ class Page(Resource):
         if who is None:
             back = req.relative_uri if req.method == "GET" else HOME
             raise falcon.HTTPSeeOther(
-                f"{SIGN_IN}?{urllib.parse.urlencode({'next': back})}", headers=render.SECURITY_HEADERS
+                f"{SIGN_IN}?{urllib.parse.urlencode({'next': back})}", headers=dict(render.SECURITY_HEADERS)
             )
         visitor = Visitor(
             who.login_id,

@@ -93,7 +93,7 @@ def test_every_console_answer_carries_a_strict_content_security_policy(browser):
         alice.get("/console/no-such-page"),
         browser().get("/console/sign-in"),
         browser().get("/console/sites/1001/"),  # the redirect to sign in
-        alice.post("/console/preferences", {"notification_email": ""}, token_from="/console/preferences"),  # after a change
+        alice.post("/console/preferences", {"notification_email": ""}, token_from="/console/preferences"),
     ]
     assert [r.status_code for r in answers[-2:]] == [303, 303]
     for resp in answers:
