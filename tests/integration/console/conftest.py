@@ -1,6 +1,8 @@
 """The console in a real browser: one headless Chromium per test session (per xdist
-worker), one gunicorn per test module serving the demo data with the demo sign-in on
-(as `make run` does), and a fresh browser context (no cookies) per test.
+worker: the `browser` fixture of tests/conftest.py), one gunicorn per test module serving
+the demo data with the demo sign-in on (as `make run` does), and a fresh browser context
+(no cookies) per test. tests/support/browser.py's check_page runs axe-core on a page and
+keeps its screenshot in var/screenshots/.
 
 SQLite only: what these tests exercise is the pages, the forms and the browser, not the
 storage (the service and API tests run every workflow on PostgreSQL too)."""

@@ -58,6 +58,7 @@ def test_sign_in_through_the_provider_choose_a_site_and_sign_out(oidc_page: Page
     page = oidc_page
     page.goto("/console/")
     expect(page.get_by_role("heading", name="Demo sign-in")).to_have_count(0)  # never with OpenID Connect
+    check_page(page, "sign-in-oidc")
     page.get_by_role("link", name=re.compile("sign in", re.I)).click()
 
     expect(page).to_have_url(re.compile("^" + re.escape(idp.issuer)))  # the provider's own page
