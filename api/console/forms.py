@@ -50,6 +50,10 @@ class Form:
         return {name[len(prefix) :]: values[0] for name, values in self._fields.items() if name.startswith(prefix)}
 
 
+def _too_large(limit: int) -> falcon.HTTPContentTooLarge:
+    return falcon.HTTPContentTooLarge(title="Too large", description=f"the form is larger than {limit} bytes")
+
+
 def read_form(req: falcon.Request, limit: int) -> Form:
     """REQ's form body: 415 unless urlencoded, 413 over LIMIT bytes, 400 if it is not UTF-8."""
     media = (req.content_type or "").partition(";")[0].strip().lower()
@@ -57,14 +61,10 @@ def read_form(req: falcon.Request, limit: int) -> Form:
         raise falcon.HTTPUnsupportedMediaType(description="a form is expected")
     length = req.content_length
     if length is not None and length > limit:
-        raise falcon.HTTPPayloadTooLarge(
-            title="Payload Too Large", description=f"the form is larger than {limit} bytes"
-        )
+        raise _too_large(limit)  # refused before anything is read
     raw = req.bounded_stream.read(limit + 1)
     if len(raw) > limit:
-        raise falcon.HTTPPayloadTooLarge(
-            title="Payload Too Large", description=f"the form is larger than {limit} bytes"
-        )
+        raise _too_large(limit)
     try:
         text = raw.decode("utf-8")
         pairs = urllib.parse.parse_qsl(
