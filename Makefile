@@ -6,7 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench bench-postgres bench-replicas bench-writes lock clean
+.PHONY: run test lint bench bench-postgres bench-replicas bench-writes lock clean browser
+
+# The console's browser tests drive Debian's Chromium through Playwright, which never
+# downloads a browser of its own here.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_PACKAGES := chromium fonts-liberation
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +31,20 @@ run: $(BIN)/.installed
 	AUTHZ_SESSION_SECRET="$${AUTHZ_SESSION_SECRET:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" \
 	$(BIN)/authz serve
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+# Chromium for tests/integration/console, installed when missing if we are root;
+# otherwise a note (those tests then fail, saying what to install).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing $(BROWSER_PACKAGES) for the console's browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; \
+		else \
+			echo "make test: the console's browser tests need $(CHROMIUM); as root: apt-get install -y --no-install-recommends $(BROWSER_PACKAGES)" >&2; \
+		fi; \
+	fi
 
 # ruff (lint and format), mypy, and the import layers; .ci/run calls it before `make test`.
 lint: $(BIN)/.installed

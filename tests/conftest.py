@@ -255,3 +255,13 @@ def oidc_app(database, settings, oidc):
         return testing.TestClient(create_app(Service.start(configured)))
 
     return build
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (the system's, through Playwright): one per test session, so one
+    per xdist worker; a test opens its own context (tests/integration/console)."""
+    from tests.support.browser import launch  # Playwright is loaded only where a browser is used
+
+    with launch() as chromium:
+        yield chromium

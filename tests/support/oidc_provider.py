@@ -16,7 +16,6 @@ then the token endpoint. Stdlib only.
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +32,8 @@ from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
+
+from tests.support.npm import NpmError, npm_ci
 
 PROVIDER_DIR = Path(__file__).with_name("oidc")
 
@@ -142,36 +143,17 @@ def _b64url(data: bytes) -> str:
 
 
 def _node_ready() -> str:
-    """Path to node, after `npm ci` if node_modules is missing or older than the lock.
-    Under an exclusive file lock: pytest-xdist's workers may all get here at once, and
-    one `npm ci` removing node_modules while another installs (or a provider starts)
-    would break both. Whoever waited finds the install done."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
+    """Path to node, after `npm ci` if node_modules is missing or older than the lock."""
+    node = shutil.which("node")
+    if not node:
         raise OidcProviderError(
-            "The test OpenID Connect provider needs Node.js (>= 20) and npm on PATH "
-            f"(found node={node}, npm={npm}); it lives in {PROVIDER_DIR}."
+            f"The test OpenID Connect provider needs Node.js (>= 20) on PATH; it lives in {PROVIDER_DIR}."
         )
-    with open(PROVIDER_DIR / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _installed():
-            done = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=PROVIDER_DIR,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise OidcProviderError(f"npm ci failed in {PROVIDER_DIR}:\n{done.stdout}\n{done.stderr}")
+    try:
+        npm_ci(PROVIDER_DIR)
+    except NpmError as exc:
+        raise OidcProviderError(str(exc)) from exc
     return node
-
-
-def _installed() -> bool:
-    installed = PROVIDER_DIR / "node_modules" / ".package-lock.json"
-    lock = PROVIDER_DIR / "package-lock.json"
-    return installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime
 
 
 def _read_line(proc: subprocess.Popen, deadline: float) -> bytes:
