@@ -6,12 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench bench-postgres bench-replicas bench-writes lock clean browser
+.PHONY: run test lint bench bench-postgres bench-replicas bench-writes lock clean system-packages
 
-# The console's browser tests drive Debian's Chromium through Playwright, which never
+# What the tests need from the system (Debian packages): nginx, the buffering front that
+# tests/integration/test_slow_clients.py puts before gunicorn; Chromium (and a font for its
+# pages), the browser tests/integration/console drives through Playwright, which never
 # downloads a browser of its own here.
 CHROMIUM ?= /usr/bin/chromium
-BROWSER_PACKAGES := chromium fonts-liberation
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 $(BIN)/.installed: pyproject.toml
@@ -31,18 +32,21 @@ run: $(BIN)/.installed
 	AUTHZ_SESSION_SECRET="$${AUTHZ_SESSION_SECRET:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" \
 	$(BIN)/authz serve
 
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed system-packages
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
-# Chromium for tests/integration/console, installed when missing if we are root;
-# otherwise a note (those tests then fail, saying what to install).
-browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+# Installed when missing if we are root (as CI is); otherwise a note saying what to install
+# (the tests that need them then fail, naming it).
+system-packages:
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium fonts-liberation"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing $(BROWSER_PACKAGES) for the console's browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; \
+			echo "installing$$missing for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else \
-			echo "make test: the console's browser tests need $(CHROMIUM); as root: apt-get install -y --no-install-recommends $(BROWSER_PACKAGES)" >&2; \
+			echo "make test: the tests need$$missing; as root: apt-get install -y --no-install-recommends$$missing" >&2; \
 		fi; \
 	fi
 

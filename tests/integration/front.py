@@ -36,7 +36,7 @@ def nginx_front(workdir: Path, upstream_port: int) -> Iterator[str]:
     """The front's base URL, proxying to gunicorn on UPSTREAM_PORT."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
-        raise RuntimeError("nginx is not installed (apt-get install nginx-light; .ci/run does)")
+        raise RuntimeError("nginx is not installed (apt-get install nginx-light; `make test` does as root)")
     prefix = workdir / "nginx"
     prefix.mkdir()
     port = free_port()

@@ -2,7 +2,7 @@
 axe-core's accessibility rules run in each page and a screenshot of it kept for review.
 
 Playwright never downloads a browser here (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD): it drives
-the system's /usr/bin/chromium, which `.ci/run` and `make test` install (apt package
+the system's /usr/bin/chromium, which `make test` installs (apt package
 `chromium`). axe-core comes from the npm registry at the version locked in
 tests/support/axe/package-lock.json, installed by `npm ci` on first use.
 
