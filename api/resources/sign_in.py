@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import falcon
 
+from api.console.forms import CSRF_FIELD, FormRefused, read_form
 from api.decoding import encode
 from api.resources import Resource
 from authz.contract.sessions import SignedIn
@@ -89,7 +90,13 @@ class Callback(_BrowserRoute):
 class Logout(_BrowserRoute):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Clears the session, then sends the browser to the provider's logout (and
-        back to /console/), or straight to /console/."""
+        back to /console/), or straight to /console/. A session is ended only by a form
+        of its own (the console's CSRF token): another site cannot sign anyone out."""
+        who = signed_in(self.service, req)
+        if who is not None:
+            form = read_form(req, min(self.service.settings.max_body_bytes, 64 * 1024))
+            if not self.service.sign_in.form_token_valid(who.session_id, form.get(CSRF_FIELD) or None):
+                raise FormRefused("this sign-out did not come from your console session: sign out from the console")
         resp.unset_cookie(SESSION_COOKIE, path=CONSOLE)
         self._redirect(resp, self.service.sign_in.sign_out_location(self._base(req) + HOME, HOME))
 

@@ -5,6 +5,7 @@ session cookie it sets says who is signed in, until logout."""
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import pytest
@@ -46,8 +47,16 @@ class Browser:
     def get(self, path: str, **params):
         return self._keep(self.app.simulate_get(path, params=params or None, cookies=self.cookies))
 
-    def post(self, path: str):
-        return self._keep(self.app.simulate_post(path, cookies=self.cookies))
+    def post(self, path: str, form: dict[str, str] | None = None):
+        body = urllib.parse.urlencode(form or {})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self._keep(self.app.simulate_post(path, body=body, headers=headers, cookies=self.cookies))
+
+    def sign_out(self, with_token: bool = True):
+        """The console's sign-out form, with the CSRF token of its page (or without)."""
+        page = self.get("/console/").text
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page).group(1)
+        return self.post("/console/auth/logout", {"csrf_token": token} if with_token else {})
 
     def _keep(self, resp):
         for name, cookie in resp.cookies.items():
@@ -161,7 +170,11 @@ def test_logout_clears_the_session_and_signs_out_at_the_provider(app, oidc):
     browser.sign_in("bob@acme.example")
     assert browser.get("/console/auth/session").status_code == 200
 
-    out = browser.post("/console/auth/logout")
+    refused = browser.sign_out(with_token=False)  # as a page of another site would post it
+    assert refused.status_code == 403 and SESSION_COOKIE in browser.cookies
+    assert browser.get("/console/auth/session").status_code == 200
+
+    out = browser.sign_out()
     assert out.status_code == 303
     cleared = out.cookies[SESSION_COOKIE]
     assert cleared.value == "" and cleared.path == "/console"

@@ -6,6 +6,7 @@ and the API taking only tokens (AUTHZ_REQUIRE_ACTING_TOKEN) through a key rotati
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -76,7 +77,9 @@ def test_browser_signs_in_is_known_to_every_worker_and_signs_out(live):
         assert who.status == 200, who.body
         assert json.loads(who.body)["login_id"] == "bob@acme.example"
 
-    out = browser.request(f"{server.base}/console/auth/logout", form={})
+    home = browser.request(f"{server.base}/console/").body
+    token = re.search(r'name="csrf_token" value="([^"]*)"', home).group(1)
+    out = browser.request(f"{server.base}/console/auth/logout", form={"csrf_token": token})
     assert out.status == 303 and out.location.startswith(idp.discovery["end_session_endpoint"])
     back = idp.end_session(browser, out.location)
     assert (back.status, back.location) == (303, f"{server.base}/console/")
