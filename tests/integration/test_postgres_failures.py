@@ -198,7 +198,10 @@ def test_an_export_cut_off_by_the_database_ends_as_an_incomplete_transfer(server
     after that cannot become a 503. The server then closes the connection without
     the chunked body's last chunk: the client sees the transfer cut short."""
     running, _, admin = server
-    rows = add_bulk_members("1001", 3000)
+    # 20,000 rows of about 330 bytes: far more than loopback's socket buffers hold
+    # (tcp_wmem's maximum is 4 MiB), so the worker is still reading rows when the
+    # database goes, however fast it wrote the first ones.
+    rows = add_bulk_members("1001", 20_000)
     port = int(running.base.rsplit(":", 1)[1])
     with socket.socket() as client:
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server blocks once we stop reading
@@ -211,7 +214,6 @@ def test_an_export_cut_off_by_the_database_ends_as_an_incomplete_transfer(server
         received = client.recv(2048)
         assert received.startswith(b"HTTP/1.1 200 "), received[:200]
         assert b"transfer-encoding: chunked" in received.lower()
-        time.sleep(0.2)  # the worker is blocked writing the rest; now the database goes
         assert Backends(database_url).terminate(spare=(db.execute_sql("SELECT pg_backend_pid()").fetchone()[0],))
         while chunk := client.recv(65536):
             received += chunk
