@@ -52,10 +52,14 @@ Levels = Annotated[
 Role = Literal["primary", "secondary", "user"]
 # The primary role moves only by a transfer: it is never assigned.
 AssignableRole = Literal["secondary", "user"]
+# Sequence numbers and row ids are BIGINT in the database (64-bit signed): a larger number
+# is a malformed request (400), never a database error.
+MAX_ROW_ID = 2**63 - 1
 ChangeSeq = Annotated[
     int,
     Meta(
         ge=0,
+        le=MAX_ROW_ID,
         description="A change sequence number: pass one seen in an answer "
         "as min_change_seq to get an answer at least that fresh",
     ),

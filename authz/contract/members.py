@@ -3,7 +3,7 @@ and a person's own profile."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -72,6 +72,8 @@ class NewMember(Struct, forbid_unknown_fields=True):
 
 class MemberChange(Struct, forbid_unknown_fields=True):
     """What to change; levels given are merged into the current ones."""
+
+    json_schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # read by api/openapi.py
 
     email: EmailAddress | UnsetType = UNSET
     first_name: PersonName | UnsetType = UNSET
