@@ -83,7 +83,7 @@ def _too_large(limit: int) -> falcon.HTTPPayloadTooLarge:
 def path_parameter(name: str, value: str) -> Any:
     """A path parameter of a route, checked against its type (PATH_PARAMETERS)."""
     if name in _MALFORMED_IDS:
-        if not (value.isascii() and value.isdigit() and len(value) <= 18 and int(value) >= 1):
+        if not (value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) <= MAX_ROW_ID):
             raise _MALFORMED_IDS[name](value)
         return int(value)
     typed = convert(value, PATH_PARAMETERS[name], field=name, strict=False)

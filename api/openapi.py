@@ -45,6 +45,11 @@ _TOO_LARGE_HEADER = (
     f"A header line over 8190 bytes (an X-Acting-Token far over its {ACTING_TOKEN_MAX_LENGTH} characters), refused by "
     "the HTTP server before the service sees the request"
 )
+_TOO_LONG_LINE = "A request line over 8190 bytes, refused by the HTTP server before the service sees the request"
+_MALFORMED_ACTING = {
+    "description": "A malformed X-Acting-User or X-Acting-Token (the field is named), whatever the key",
+    "content": {"application/json": {"schema": {"$ref": _REF.format(name="Error")}}},
+}
 _RETRY_AFTER = {
     "description": "Seconds to wait before trying again",
     "schema": {"type": "integer", "minimum": 1},
@@ -99,8 +104,11 @@ def _operation(path: str, method: str, resource: Any, spec: Endpoint, components
         "parameters": _parameters(path, resource, spec, components),
         "responses": _responses(spec),
     }
+    if "{" in path or spec.query is not None:
+        operation["responses"]["414"] = {"description": _TOO_LONG_LINE}
     if "admin" in resource.scopes:
         operation["responses"]["431"] = {"description": _TOO_LARGE_HEADER}
+        operation["responses"].setdefault("400", _MALFORMED_ACTING)
     if spec.description:
         operation["description"] = spec.description
     if resource.public:

@@ -16,8 +16,10 @@ def read_trail(table: DecisionTable, actor: Actor, site_number: str, query: Audi
     """A page of the site's audit records, newest first."""
 
     def work(authority: Authority) -> AuditPage:
-        records = trail.page(site_number, limit=query.limit + 1, before_seq=query.before)
-        page = msgspec.convert(records[: query.limit], list[AuditEntry])
-        return AuditPage(site_number, page, page[-1].seq if len(records) > query.limit else None)
+        page = msgspec.convert(trail.page(site_number, limit=query.limit, before_seq=query.before), list[AuditEntry])
+        # A full page: is there an older record? (Not limit + 1 above: a page of the most
+        # records trail.page returns, MAX_PAGE, must be answerable too.)
+        more = len(page) == query.limit and trail.page(site_number, limit=1, before_seq=page[-1].seq)
+        return AuditPage(site_number, page, page[-1].seq if more else None)
 
     return run(table, actor, site_number, "view_audit", work, writes=False)

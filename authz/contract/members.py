@@ -8,6 +8,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from authz.contract.common import (
+    NOT_SPACE,
+    SPACE,
     AssignableRole,
     ChangeSeq,
     EmailAddress,
@@ -181,4 +183,6 @@ class Profile(Struct):
 class NotificationEmail(Struct, forbid_unknown_fields=True):
     """Set (or, with null, clear: messages then go to the login email) one's own notification email."""
 
-    notification_email: Annotated[str, Meta(max_length=320, pattern=r"^\s*\S*@\S*\s*$")] | None
+    notification_email: (
+        Annotated[str, Meta(max_length=320, pattern=f"^[{SPACE}]*{NOT_SPACE}*@{NOT_SPACE}*[{SPACE}]*$")] | None
+    )

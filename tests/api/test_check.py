@@ -242,3 +242,11 @@ def test_policy_lists_the_catalogue_in_level_order(client, auth, policy_table):
     assert [line["id"] for line in purchase["levels"]] == ["none", "downloads", "media", "full"]
     media = next(a for a in purchase["actions"] if a["id"] == "request_media")
     assert media["minimum_level"] == {"primary": "none", "secondary": "media", "user": "media"}
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer(client, auth, demo):
+    """JSON Schema counts 3.0 as an integer; the document promises integers, so it is one."""
+    resp = check(client, auth, user="carol@acme.example", site="1001", action="view_reports", min_change_seq=1.0)
+    assert resp.status_code == 200 and "allowed" in resp.json
+    resp = check(client, auth, user="carol@acme.example", site="1001", action="view_reports", min_change_seq=1.5)
+    assert resp.status_code == 400 and resp.json["field"] == "min_change_seq"

@@ -60,17 +60,30 @@ schemathesis.openapi.format("site-number", st.sampled_from(sorted(PRIMARIES)) | 
 # the site's state (409), a stale version (412), or a rule of the domain (422).
 # Never 400, 413 or 415: those are refusals of the request's form.
 ACCEPTED = ["2xx", "401", "403", "404", "409", "412", "422"]
+# Invalid data must be refused: as malformed (400, 413, 415, 422), or before the form is looked
+# at (401 and 403: the key; 404 and 405: no such route; 409: the state), or by gunicorn before the
+# service sees it (414, 431: documented). Never 5xx (schemathesis's default list has it).
+REFUSED = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "431"]
 CONFIG = schemathesis.Config.from_dict(
     {
         "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "database": "none"},
         # Not the coverage phase: it derives its boundary values from the login-id pattern itself
         # (29 kB of character class) and spent minutes on one operation; the fuzzing phase draws
         # both valid and invalid values (mode "all") through the format strategies above.
-        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": False}, "fuzzing": {"enabled": True}},
+        # Not the stateful phase: the chains it infers reuse values of requests the server refused
+        # (a site number it never created) and count the next call, refused for that value, as a
+        # valid request refused: its failures were the tool's, never the server's.
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": False},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
         "checks": {
             "enabled": True,
             "not_a_server_error": {"expected-statuses": ["2xx", "4xx"]},
             "positive_data_acceptance": {"expected-statuses": ACCEPTED},
+            "negative_data_rejection": {"expected-statuses": REFUSED},
         },
     }
 )
@@ -172,11 +185,7 @@ def test_the_live_server_keeps_its_document(live, scope, database):
     errors: list[str] = []
     hooks = [schemathesis.hook(before_call), schemathesis.hook(after_call)]
     try:
-        run = []
-        for event in schemathesis.engine.from_schema(schema).execute():
-            run.append(event)
-            if isinstance(event, events.ScenarioFinished):
-                print(f"  {event.phase} {event.label} {event.status} {event.elapsed_time:.1f}s", flush=True)
+        run = list(schemathesis.engine.from_schema(schema).execute())
     finally:
         for hook in hooks:
             GLOBAL_HOOK_DISPATCHER.unregister(hook)
