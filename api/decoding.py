@@ -12,15 +12,15 @@ from typing import Annotated, Any
 import falcon
 from msgspec import Meta
 
-from authz.contract.common import ActionId, LoginId, SiteNumber
+from authz.contract.common import MAX_ROW_ID, ActionId, LoginId, SiteNumber
 from authz.contract.parsing import convert, decode, encode
 from authz.errors import InvalidInput, NotFound
 from models.identifiers import is_acceptable, login_id_problem
 
 __all__ = ["PATH_PARAMETERS", "decode", "encode", "path_parameter", "query", "read_body"]
 
-RequestId = Annotated[int, Meta(ge=1, description="An access request's id")]
-ContactId = Annotated[int, Meta(ge=1, description="A contact record's id")]
+RequestId = Annotated[int, Meta(ge=1, le=MAX_ROW_ID, description="An access request's id")]
+ContactId = Annotated[int, Meta(ge=1, le=MAX_ROW_ID, description="A contact record's id")]
 
 # Every path parameter of every route, with its type (the OpenAPI document reads this too).
 PATH_PARAMETERS: dict[str, Any] = {
@@ -83,7 +83,7 @@ def _too_large(limit: int) -> falcon.HTTPPayloadTooLarge:
 def path_parameter(name: str, value: str) -> Any:
     """A path parameter of a route, checked against its type (PATH_PARAMETERS)."""
     if name in _MALFORMED_IDS:
-        if not (value.isascii() and value.isdigit() and len(value) <= 18 and int(value) >= 1):
+        if not (value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) <= MAX_ROW_ID):
             raise _MALFORMED_IDS[name](value)
         return int(value)
     typed = convert(value, PATH_PARAMETERS[name], field=name, strict=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from authz.contract.actors import Actor
+from authz.contract.actors import Actor, acting_headers_problem
 from authz.errors import Forbidden
 from authz.ids import unique_id
 from authz.metrics import REQUEST_SECONDS, TALLY
@@ -53,6 +53,11 @@ class Authenticate:
                 f"(needs one of: {', '.join(sorted(resource.scopes))})"
             )
         req.context.caller = caller
+        if "admin" in resource.scopes:  # the route declares the acting headers: malformed ones are 400
+            env = req.env
+            problem = acting_headers_problem(env.get("HTTP_X_ACTING_USER"), env.get("HTTP_X_ACTING_TOKEN"))
+            if problem is not None:
+                raise problem
         if caller.scope == "admin":
             env = req.env
             req.context.actor = self._service.callers.acting_person(

@@ -13,6 +13,7 @@ import msgspec
 
 from api.decoding import PATH_PARAMETERS
 from api.endpoint import Endpoint
+from authz.contract.actors import ACTING_TOKEN_MAX_LENGTH
 from authz.contract.common import Error, LoginId, SiteNumber
 from authz.contract.policy import PolicyDescription
 from models.identifiers import DESCRIPTION as LOGIN_ID_DESCRIPTION
@@ -37,9 +38,18 @@ _ACTING_TOKEN = {
     "or ID token of the configured issuer, for this service's audience), which proves who acts; the login "
     "id is read from its claims. If X-Acting-User is sent too, both must name the same person. Any bad "
     "token is 401 invalid_token.",
-    "schema": {"type": "string", "maxLength": 16384},
+    "schema": {"type": "string", "maxLength": ACTING_TOKEN_MAX_LENGTH},
 }
 
+_TOO_LARGE_HEADER = (
+    f"A header line over 8190 bytes (an X-Acting-Token far over its {ACTING_TOKEN_MAX_LENGTH} characters), refused by "
+    "the HTTP server before the service sees the request"
+)
+_TOO_LONG_LINE = "A request line over 8190 bytes, refused by the HTTP server before the service sees the request"
+_MALFORMED_ACTING = {
+    "description": "A malformed X-Acting-User or X-Acting-Token (the field is named), whatever the key",
+    "content": {"application/json": {"schema": {"$ref": _REF.format(name="Error")}}},
+}
 _RETRY_AFTER = {
     "description": "Seconds to wait before trying again",
     "schema": {"type": "integer", "minimum": 1},
@@ -56,6 +66,9 @@ def build_document(routes: Iterable[tuple[str, Any]], policy: PolicyDescription)
     ]
     types = _types(spec for _, _, _, spec in operations)
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
+    for kind in types:  # what a type's own checks add that msgspec cannot say (MemberChange: not empty)
+        if hasattr(kind, "json_schema_extra"):
+            components[kind.__name__].update(kind.json_schema_extra)
     paths: dict[str, dict[str, Any]] = {}
     for path, method, resource, spec in operations:
         paths.setdefault(path, {})[method] = _operation(path, method, resource, spec, components)
@@ -91,10 +104,17 @@ def _operation(path: str, method: str, resource: Any, spec: Endpoint, components
         "parameters": _parameters(path, resource, spec, components),
         "responses": _responses(spec),
     }
+    if "{" in path or spec.query is not None:
+        operation["responses"]["414"] = {"description": _TOO_LONG_LINE}
+    if "admin" in resource.scopes:
+        operation["responses"]["431"] = {"description": _TOO_LARGE_HEADER}
+        operation["responses"].setdefault("400", _MALFORMED_ACTING)
     if spec.description:
         operation["description"] = spec.description
     if resource.public:
         operation["security"] = []
+    else:  # OpenAPI 3.1: a non-OAuth scheme's requirement may name the roles it needs: the key scopes
+        operation["security"] = [{"apiKey": sorted(resource.scopes)}]
     if spec.body is not None:
         operation["requestBody"] = {
             "required": not spec.body_optional,

@@ -13,6 +13,9 @@ workers = int(os.environ.get("AUTHZ_WORKERS", "2"))
 # gunicorn's sync worker with a deadline on reading each request (api/worker.py).
 worker_class = "api.worker.ReadDeadlineWorker"
 timeout = 30
+# The longest request line gunicorn reads (its maximum): a site number and a login id in the path,
+# each up to 320 characters (12 bytes each once percent-encoded), fit; longer lines are 414.
+limit_request_line = 8190
 graceful_timeout = 10
 accesslog = os.environ.get("AUTHZ_ACCESS_LOG") or None  # "-" for stdout; off by default for speed
 errorlog = "-"

@@ -28,7 +28,8 @@ class Check(Resource):
             **BODY_ERRORS,
             **AUTH_ERRORS,
             **STORE_ERRORS,
-            400: "Malformed request, unknown action, or min_change_seq ahead of the database",
+            400: "Malformed request or unknown action",
+            409: "min_change_seq is ahead of the database (a number this database never answered)",
         },
     )
     def on_post(self, req: Any, resp: Any, body: CheckRequest) -> Decision:
@@ -42,7 +43,13 @@ class CheckBatch(Resource):
         "Up to 1000 checks, answered in order, under one policy version",
         body=BatchCheckRequest,
         returns=BatchResult,
-        errors={**BODY_ERRORS, **AUTH_ERRORS, **STORE_ERRORS, 400: "A malformed check (its index is named)"},
+        errors={
+            **BODY_ERRORS,
+            **AUTH_ERRORS,
+            **STORE_ERRORS,
+            400: "A malformed check (its index is named)",
+            409: "min_change_seq is ahead of the database (a number this database never answered)",
+        },
     )
     def on_post(self, req: Any, resp: Any, body: BatchCheckRequest) -> BatchResult:
         return self.service.decisions.check_batch(body)

@@ -95,7 +95,7 @@ def request_access(table: DecisionTable, actor: Actor, site_number: str, asked: 
     named = asked.login_id or None
     if actor.login_id is None:
         if named is None:
-            raise InvalidInput("'login_id' is required: an operator files a request for someone", field="login_id")
+            raise RuleViolation("'login_id' is required: an operator files a request for someone", field="login_id")
         login_id = named
     else:
         login_id = actor.login_id

@@ -16,10 +16,12 @@ def read_trail(table: DecisionTable, actor: Actor, site_number: str, query: Audi
     """A page of the site's audit records, newest first, of one actor or action when asked."""
 
     def work(authority: Authority) -> AuditPage:
-        records = trail.page(
-            site_number, limit=query.limit + 1, before_seq=query.before, actor=query.actor, action=query.action
-        )
-        page = msgspec.convert(records[: query.limit], list[AuditEntry])
-        return AuditPage(site_number, page, page[-1].seq if len(records) > query.limit else None)
+        chosen = {"actor": query.actor, "action": query.action}
+        records = trail.page(site_number, limit=query.limit, before_seq=query.before, **chosen)
+        page = msgspec.convert(records, list[AuditEntry])
+        # A full page: is there an older record? (Not limit + 1 above: a page of the most
+        # records trail.page returns, MAX_PAGE, must be answerable too.)
+        more = len(page) == query.limit and trail.page(site_number, limit=1, before_seq=page[-1].seq, **chosen)
+        return AuditPage(site_number, page, page[-1].seq if more else None)
 
     return run(table, actor, site_number, "view_audit", work, writes=False)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, get_args
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from authz.contract.common import (
+    MAX_ROW_ID,
     AssignableRole,
     ChangeSeq,
     DomainRecord,
@@ -46,7 +47,7 @@ class AccessRequestInput(Struct, forbid_unknown_fields=True):
 
 class AccessRequestQuery(Struct, forbid_unknown_fields=True):
     status: RequestStatus | Literal["all"] = "pending"
-    after: Annotated[int, Meta(ge=0, description="next_after of the previous page")] = 0
+    after: Annotated[int, Meta(ge=0, le=MAX_ROW_ID, description="next_after of the previous page")] = 0
     limit: PageLimit = 100
     order: Annotated[
         Literal["oldest", "newest"],

@@ -44,6 +44,26 @@ class Actor:
         return self.login_id is None
 
 
+# The longest X-Acting-Token accepted: gunicorn refuses a header line over 8190 bytes (431)
+# and nginx's default buffers hold 8 kB, so a longer token could not arrive whole anyway.
+ACTING_TOKEN_MAX_LENGTH = 8000
+
+
+def acting_headers_problem(acting_user: str | None, acting_token: str | None) -> InvalidInput | None:
+    """The error for acting headers that are malformed, whatever the key: a header the
+    document declares is refused when malformed even where it is not used (an operator
+    key acts as itself), so that no malformed request is ever answered as if well formed."""
+    if acting_user is not None:
+        problem = login_id_problem(acting_user)
+        if problem:
+            return InvalidInput(f"the acting person's login id (X-Acting-User) {problem}", field="X-Acting-User")
+    if acting_token is not None and len(acting_token) > ACTING_TOKEN_MAX_LENGTH:
+        return InvalidInput(
+            f"X-Acting-Token is longer than {ACTING_TOKEN_MAX_LENGTH} characters", field="X-Acting-Token"
+        )
+    return None
+
+
 # The scopes of API keys: what each kind of caller may call.
 KEY_SCOPES = {
     "check": "ask for decisions: checks, effective permissions, who can, policy",

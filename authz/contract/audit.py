@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
-from authz.contract.common import Timestamp
+from authz.contract.common import MAX_ROW_ID, Timestamp
 
 
 class AuditQuery(Struct, forbid_unknown_fields=True):
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
-    before: Annotated[int, Meta(ge=1, description="next_before of the previous page")] | None = None
+    before: Annotated[int, Meta(ge=1, le=MAX_ROW_ID, description="next_before of the previous page")] | None = None
     actor: (
         Annotated[str, Meta(max_length=320, description="Only records by this actor (exactly as recorded)")] | None
     ) = None

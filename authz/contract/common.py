@@ -52,21 +52,30 @@ Levels = Annotated[
 Role = Literal["primary", "secondary", "user"]
 # The primary role moves only by a transfer: it is never assigned.
 AssignableRole = Literal["secondary", "user"]
+# Sequence numbers and row ids are BIGINT in the database (64-bit signed): a larger number
+# is a malformed request (400), never a database error.
+MAX_ROW_ID = 2**63 - 1
 ChangeSeq = Annotated[
     int,
     Meta(
         ge=0,
+        le=MAX_ROW_ID,
         description="A change sequence number: pass one seen in an answer "
         "as min_change_seq to get an answer at least that fresh",
     ),
 ]
 Timestamp = Annotated[str, Meta(description="ISO 8601, UTC")]
+# Whitespace as the server trims it (Python's str.isspace), spelled out: `\s` means other
+# characters in Python than in the document's patterns (ECMA-262: U+001C..U+001F and U+0085
+# are not spaces there, U+FEFF is), so a pattern with `\s` or `\S` lets the two disagree.
+SPACE = r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_SPACE = f"[^{SPACE}]"
 # Free text with something in it; surrounding whitespace is trimmed.
-PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
-EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=r"\S")]
-PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"\S")]
-SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
-Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"\S")]
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_SPACE)]
+EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=NOT_SPACE)]
+PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=NOT_SPACE)]
+SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=NOT_SPACE)]
+Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=NOT_SPACE)]
 PageLimit = Annotated[int, Meta(ge=1, le=1000, description="At most this many (default 100)")]
 
 

@@ -10,13 +10,15 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from authz.contract.common import ChangeSeq, LoginId, identifiers_accepted
+from authz.contract.common import NOT_SPACE, ChangeSeq, LoginId, identifiers_accepted
 
 MAX_PAGE = 200  # identities per page at most (SCIM: ServiceProviderConfig filter.maxResults)
 MAX_ADDRESSES = 20  # emails, and phone numbers, per identity
 
-EmailValue = Annotated[str, Meta(min_length=1, max_length=320, pattern=r"^\S(.*\S)?$")]
-PhoneValue = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^\S(.*\S)?$")]
+# Not `.`: it stops at U+2028 and U+2029 in the document's patterns (ECMA-262), not in Python.
+_TRIMMED = f"^{NOT_SPACE}([^\\n]*{NOT_SPACE})?$"
+EmailValue = Annotated[str, Meta(min_length=1, max_length=320, pattern=_TRIMMED)]
+PhoneValue = Annotated[str, Meta(min_length=1, max_length=50, pattern=_TRIMMED)]
 AddressType = Annotated[str, Meta(min_length=1, max_length=32)]
 NamePart = Annotated[str, Meta(max_length=100)]
 ExternalId = Annotated[str, Meta(min_length=1, max_length=255)]

@@ -3,11 +3,13 @@ and a person's own profile."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from authz.contract.common import (
+    NOT_SPACE,
+    SPACE,
     AssignableRole,
     ChangeSeq,
     EmailAddress,
@@ -72,6 +74,8 @@ class NewMember(Struct, forbid_unknown_fields=True):
 
 class MemberChange(Struct, forbid_unknown_fields=True):
     """What to change; levels given are merged into the current ones."""
+
+    json_schema_extra: ClassVar[dict[str, Any]] = {"minProperties": 1}  # read by api/openapi.py
 
     email: EmailAddress | UnsetType = UNSET
     first_name: PersonName | UnsetType = UNSET
@@ -179,7 +183,9 @@ class Profile(Struct):
 class NotificationEmail(Struct, forbid_unknown_fields=True):
     """Set (or, with null, clear: messages then go to the login email) one's own notification email."""
 
-    notification_email: Annotated[str, Meta(max_length=320, pattern=r"^\s*\S*@\S*\s*$")] | None
+    notification_email: (
+        Annotated[str, Meta(max_length=320, pattern=f"^[{SPACE}]*{NOT_SPACE}*@{NOT_SPACE}*[{SPACE}]*$")] | None
+    )
 
 
 class MySite(Struct):

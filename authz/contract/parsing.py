@@ -33,11 +33,29 @@ def decode(raw: bytes, kind: Any) -> Any:
     try:
         return _decoder(kind).decode(raw)
     except msgspec.ValidationError as error:
+        if "got `float`" in str(error):  # rare: decoded again only on this path
+            whole = _whole_numbers(msgspec.json.decode(raw))
+            try:
+                return msgspec.convert(whole, kind)
+            except msgspec.ValidationError:
+                pass
         if _is_record(kind):
             raise _record_refusal(msgspec.json.decode(raw), kind) from None
         raise refusal(str(error), kind) from None
     except msgspec.DecodeError as error:
         raise InvalidInput(f"the body is not valid JSON: {error}") from None
+
+
+def _whole_numbers(value: Any) -> Any:
+    """VALUE with every float that is a whole number (`3.0`) as an int: JSON Schema counts
+    them as integers, and the document promises integers, so they are accepted as such."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 def convert(value: Any, kind: Any, *, field: str | None = None, strict: bool = True) -> Any:

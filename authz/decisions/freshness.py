@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from authz.errors import InvalidInput
+from authz.errors import Conflict
 from models.directory import Change
 
 
@@ -76,7 +76,7 @@ class ChangeFeed:
         elif now >= self._next_poll or self.signal.heard > self._answered or (at_least is not None and at_least > seq):
             seq = self._poll(seq, now)
         if at_least is not None and at_least > seq:
-            raise InvalidInput(f"min_change_seq {at_least} is ahead of the database ({seq})", field="min_change_seq")
+            raise Conflict(f"min_change_seq {at_least} is ahead of the database ({seq})", field="min_change_seq")
         return seq
 
     def _start(self, now: float) -> int:

@@ -90,7 +90,7 @@ def test_an_operator_key_asks_for_the_person_it_names(client, demo, operator_hea
     resp = client.simulate_post("/v1/sites/1001/access-requests", json={"login_id": FRANK}, headers=operator_headers)
     assert resp.status_code == 201 and resp.json["requester"]["login_id"] == FRANK
     resp = client.simulate_post("/v1/sites/1001/access-requests", json={}, headers=operator_headers)
-    assert resp.status_code == 400 and resp.json["field"] == "login_id"
+    assert resp.status_code == 422 and resp.json["field"] == "login_id"  # well formed: a rule of who asks for whom
 
 
 def test_a_check_key_may_not_call_these_routes(client, demo, auth):

@@ -76,13 +76,20 @@ def test_primary_holds_every_action_at_the_highest_level(client, auth, demo, pol
         ({"user": "a" * 321, "site": "1001", "action": "view_reports"}, "user"),
         ({"user": "a", "site": "1001", "action": "view_reports", "usr": "b"}, "usr"),
         ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": -1}, "min_change_seq"),
-        ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": 10**9}, "min_change_seq"),
+        ({"user": "a", "site": "1001", "action": "view_reports", "min_change_seq": 2**63}, "min_change_seq"),
     ],
 )
 def test_malformed_check_is_400_naming_the_field(client, auth, demo, body, field):
     resp = client.simulate_post("/v1/check", json=body, headers=auth)
     assert resp.status_code == 400
     assert resp.json["field"] == field
+    assert "allowed" not in resp.json
+
+
+def test_a_min_change_seq_ahead_of_the_database_is_409_never_a_decision(client, auth, demo):
+    """Well formed (a 64-bit number), but no change of this database has it: a conflict with its state."""
+    resp = check(client, auth, user="carol@acme.example", site="1001", action="view_reports", min_change_seq=10**9)
+    assert resp.status_code == 409 and resp.json["field"] == "min_change_seq"
     assert "allowed" not in resp.json
 
 
@@ -235,3 +242,11 @@ def test_policy_lists_the_catalogue_in_level_order(client, auth, policy_table):
     assert [line["id"] for line in purchase["levels"]] == ["none", "downloads", "media", "full"]
     media = next(a for a in purchase["actions"] if a["id"] == "request_media")
     assert media["minimum_level"] == {"primary": "none", "secondary": "media", "user": "media"}
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer(client, auth, demo):
+    """JSON Schema counts 3.0 as an integer; the document promises integers, so it is one."""
+    resp = check(client, auth, user="carol@acme.example", site="1001", action="view_reports", min_change_seq=1.0)
+    assert resp.status_code == 200 and "allowed" in resp.json
+    resp = check(client, auth, user="carol@acme.example", site="1001", action="view_reports", min_change_seq=1.5)
+    assert resp.status_code == 400 and resp.json["field"] == "min_change_seq"

@@ -90,3 +90,10 @@ def test_the_json_trail_escapes_what_a_record_holds(client, acting_as, demo):
     assert resp.status_code == 200
     assert not any(byte < 0x20 for byte in resp.content)
     assert resp.json["records"][0]["detail"] == "a\nb\x1b[2J\u2028"
+
+
+def test_a_page_of_the_most_records_allowed_is_answered(client, acting_as, demo):
+    """?limit=500 (the document's maximum) was a 400: the page asked the trail for 501 records."""
+    change_carol(client, acting_as, "none")
+    resp = client.simulate_get("/v1/sites/1001/audit", params={"limit": 500}, headers=acting_as("alice@acme.example"))
+    assert resp.status_code == 200 and resp.json["records"] and resp.json["next_before"] is None
