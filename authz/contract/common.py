@@ -69,13 +69,16 @@ Timestamp = Annotated[str, Meta(description="ISO 8601, UTC")]
 # characters in Python than in the document's patterns (ECMA-262: U+001C..U+001F and U+0085
 # are not spaces there, U+FEFF is), so a pattern with `\s` or `\S` lets the two disagree.
 SPACE = r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_SPACE = f"[^{SPACE}]"
+NOT_SPACE = f"[^{SPACE}\\u0000]"
+# Free text: something that is not a space, and no NUL anywhere (PostgreSQL's text cannot hold it:
+# a site named with one was a 500 there).
+SOME_TEXT = f"^[^\\u0000]*{NOT_SPACE}[^\\u0000]*$"
 # Free text with something in it; surrounding whitespace is trimmed.
-PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_SPACE)]
-EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=NOT_SPACE)]
-PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=NOT_SPACE)]
-SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=NOT_SPACE)]
-Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=NOT_SPACE)]
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=SOME_TEXT)]
+EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=SOME_TEXT)]
+PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=SOME_TEXT)]
+SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=SOME_TEXT)]
+Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=SOME_TEXT)]
 PageLimit = Annotated[int, Meta(ge=1, le=1000, description="At most this many (default 100)")]
 
 

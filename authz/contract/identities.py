@@ -16,7 +16,7 @@ MAX_PAGE = 200  # identities per page at most (SCIM: ServiceProviderConfig filte
 MAX_ADDRESSES = 20  # emails, and phone numbers, per identity
 
 # Not `.`: it stops at U+2028 and U+2029 in the document's patterns (ECMA-262), not in Python.
-_TRIMMED = f"^{NOT_SPACE}([^\\n]*{NOT_SPACE})?$"
+_TRIMMED = f"^{NOT_SPACE}([^\\n\\u0000]*{NOT_SPACE})?$"
 EmailValue = Annotated[str, Meta(min_length=1, max_length=320, pattern=_TRIMMED)]
 PhoneValue = Annotated[str, Meta(min_length=1, max_length=50, pattern=_TRIMMED)]
 AddressType = Annotated[str, Meta(min_length=1, max_length=32)]
