@@ -69,16 +69,16 @@ Timestamp = Annotated[str, Meta(description="ISO 8601, UTC")]
 # characters in Python than in the document's patterns (ECMA-262: U+001C..U+001F and U+0085
 # are not spaces there, U+FEFF is), so a pattern with `\s` or `\S` lets the two disagree.
 SPACE = r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-# NUL is no character of any text kept here (PostgreSQL cannot store it in text): refused
-# by every pattern below, so the document says so too.
 NOT_SPACE = f"[^{SPACE}\\u0000]"
-_TEXT = f"^[^\\u0000]*{NOT_SPACE}[^\\u0000]*$"
+# Free text: something that is not a space, and no NUL anywhere (PostgreSQL's text cannot hold it:
+# a site named with one was a 500 there).
+SOME_TEXT = f"^[^\\u0000]*{NOT_SPACE}[^\\u0000]*$"
 # Free text with something in it; surrounding whitespace is trimmed.
-PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=_TEXT)]
-EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=_TEXT)]
-PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=_TEXT)]
-SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=_TEXT)]
-Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=_TEXT)]
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=SOME_TEXT)]
+EmailAddress = Annotated[str, Meta(min_length=1, max_length=320, pattern=SOME_TEXT)]
+PhoneNumber = Annotated[str, Meta(min_length=1, max_length=50, pattern=SOME_TEXT)]
+SiteName = Annotated[str, Meta(min_length=1, max_length=255, pattern=SOME_TEXT)]
+Justification = Annotated[str, Meta(min_length=1, max_length=2000, pattern=SOME_TEXT)]
 PageLimit = Annotated[int, Meta(ge=1, le=1000, description="At most this many (default 100)")]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from authz.contract.common import NOT_SPACE, SPACE, DomainRecord, Timestamp
+from authz.contract.common import SOME_TEXT, SPACE, DomainRecord, Timestamp
 
 ContactType = Literal["primary", "technical", "administrative", "renewal", "media_shipping", "billing"]
 CONTACT_TYPE_LABELS: dict[ContactType, str] = {
@@ -26,8 +26,8 @@ class ContactInput(DomainRecord):
     A missing or malformed field is a rule of the domain (422, naming the field),
     not a malformed request: the save changes nothing and says which field."""
 
-    first_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_SPACE, description="first name")]
-    last_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_SPACE, description="last name")]
+    first_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=SOME_TEXT, description="first name")]
+    last_name: Annotated[str, Meta(min_length=1, max_length=100, pattern=SOME_TEXT, description="last name")]
     telephone: Annotated[
         str,
         Meta(
@@ -44,13 +44,13 @@ class ContactInput(DomainRecord):
         ),
     ]
     street_address: Annotated[
-        str, Meta(min_length=1, max_length=500, pattern=NOT_SPACE, description="street address (may span lines)")
+        str, Meta(min_length=1, max_length=500, pattern=SOME_TEXT, description="street address (may span lines)")
     ]
-    city: Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_SPACE, description="city")]
+    city: Annotated[str, Meta(min_length=1, max_length=100, pattern=SOME_TEXT, description="city")]
     state_province: Annotated[
-        str, Meta(min_length=1, max_length=100, pattern=NOT_SPACE, description="state or province")
+        str, Meta(min_length=1, max_length=100, pattern=SOME_TEXT, description="state or province")
     ]
-    postal_code: Annotated[str, Meta(min_length=1, max_length=20, pattern=NOT_SPACE, description="postal or zip code")]
+    postal_code: Annotated[str, Meta(min_length=1, max_length=20, pattern=SOME_TEXT, description="postal or zip code")]
     contact_types: Annotated[list[ContactType], Meta(min_length=1, description="Any of the six contact types")]
 
 

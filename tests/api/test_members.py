@@ -815,3 +815,21 @@ def test_refused_attempts_are_audited_and_the_chain_verifies(api):
     report = trail.verify()
     assert report.ok, str(report)
     assert report.records == len(trail.page_all(limit=500))
+
+
+@pytest.mark.parametrize("field", ["name", "primary.first_name"])
+def test_a_nul_in_free_text_is_refused_on_every_backend(api, field):
+    """PostgreSQL's text cannot hold NUL: a site named with one was a 500 there (schemathesis)."""
+    body = {"number": "3003", "name": "Initech", "primary": {"login_id": "carol@acme.example"}}
+    if field == "name":
+        body["name"] = "Init\u0000ech"
+    else:
+        body["primary"] = {
+            "login_id": "peter@initech.example",
+            "email": "peter@initech.example",
+            "first_name": "Pe\u0000ter",
+            "last_name": "Gibbons",
+            "phone": "+1 555 0300",
+        }
+    resp = api.op("POST", "/v1/sites", json=body)
+    assert resp.status_code == 400 and resp.json["field"] == field
