@@ -6,48 +6,13 @@ import itertools
 import pytest
 
 from authz.contract.checks import Reason
+from tests import domain_reference as domain
 
-LEVELS = {
-    "purchase_download": ["none", "downloads", "media", "full"],
-    "reporting": ["none", "view"],
-    "entitlements": ["none", "view", "update"],
-    "allocations": ["none", "view", "update"],
-    "manage_access": ["none", "view", "update"],
-    "contact_updates": ["none", "view", "update"],
-    "account_documents": ["none", "view"],
-}
-ACCOUNT_MANAGEMENT = {"manage_access", "contact_updates", "account_documents"}
-ROLES = ["primary", "secondary", "user"]
-
-# action -> (application, the lowest level that permits it)
-MINIMUM = {
-    "download_software": ("purchase_download", "downloads"),
-    "request_media": ("purchase_download", "media"),
-    "view_quotes": ("purchase_download", "full"),
-    "accept_quotes": ("purchase_download", "full"),
-    "browse_catalog": ("purchase_download", "full"),
-    "renew_licenses": ("purchase_download", "full"),
-    "view_reports": ("reporting", "view"),
-    "export_reports": ("reporting", "view"),
-    "view_entitlements": ("entitlements", "view"),
-    "view_deployments": ("entitlements", "view"),
-    "update_deployments": ("entitlements", "update"),
-    "view_allocations": ("allocations", "view"),
-    "update_allocations": ("allocations", "update"),
-    "list_users": ("manage_access", "view"),
-    "export_users": ("manage_access", "view"),
-    "view_access_requests": ("manage_access", "view"),
-    "view_audit": ("manage_access", "view"),
-    "check_user": ("manage_access", "update"),
-    "add_user": ("manage_access", "update"),
-    "update_user": ("manage_access", "update"),
-    "remove_user": ("manage_access", "update"),
-    "decide_access_requests": ("manage_access", "update"),
-    "view_contacts": ("contact_updates", "view"),
-    "edit_contacts": ("contact_updates", "update"),
-    "mark_contacts_reviewed": ("contact_updates", "update"),
-    "view_account_documents": ("account_documents", "view"),
-}
+# The domain as tests/domain_reference.py writes it from DOMAIN.md.
+LEVELS = {application: list(levels) for application, levels in domain.LEVELS.items()}
+ACCOUNT_MANAGEMENT = domain.ACCOUNT_MANAGEMENT
+ROLES = list(domain.ROLES)
+MINIMUM = domain.MINIMUM  # action -> (application, the lowest level that permits it)
 
 
 def reference(role: str, action: str, level: str) -> bool:
