@@ -13,6 +13,7 @@ postgresql://postgres@127.0.0.1:5432/postgres).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import sqlite3
@@ -44,7 +45,10 @@ def url_of(name: str) -> str:
 def ensure(data: generate.DataSet, log=print) -> str:
     """The URL of a PostgreSQL database holding DATA, copied first if needed."""
     name = database_name(data)
-    stamp = f"{name} ready"
+    # The set a database holds, by its API keys (new at every generation): a data set
+    # generated again (a new checkout, a cleaned var/) is copied again, or the bench's
+    # requests would carry a key the copy never knew (every check a 401).
+    stamp = f"{name} ready: {_fingerprint(data.database)}"
     admin = psycopg2.connect(SERVER_URL)
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -64,6 +68,15 @@ def ensure(data: generate.DataSet, log=print) -> str:
         log(f"  done in {time.perf_counter() - started:.1f} s")
     admin.close()
     return url_of(name)
+
+
+def _fingerprint(source: Path) -> str:
+    lite = sqlite3.connect(source)
+    try:
+        rows = lite.execute("SELECT key_id, secret_hash FROM api_key ORDER BY id").fetchall()
+    finally:
+        lite.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
 def _migrate(url: str) -> None:

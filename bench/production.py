@@ -236,6 +236,10 @@ def main(argv: list[str]) -> int:
     finally:
         for server in servers.values():
             server.stop()
+    failed = {p.name: sum(r["errors"] for r in p.runs) for p in phases.values() if any(r["errors"] for r in p.runs)}
+    if failed:  # a server that answered errors measured nothing worth a ratio
+        print(f"\nNOT MEASURED: non-2xx answers in {failed} (see var/bench/logs/); no results written")
+        return 1
     values, by_cpu = goal_values(phases), cpu_values(phases)
     print()
     print(core.text_table(core.GOAL_HEADER, goal_rows(values, by_cpu)))
