@@ -29,6 +29,7 @@ from falcon import testing  # noqa: E402
 from api.app import create_app  # noqa: E402
 from authz.config import IdentitySettings, Settings  # noqa: E402
 from authz.service import Service  # noqa: E402
+from tests.integration.console.data import CONTACT  # noqa: E402
 
 SITE = "1001"
 PRIMARY = "alice@acme.example"
@@ -106,19 +107,8 @@ def prepare(folder: Path, members: int) -> Settings:
 
 def seed(client: testing.TestClient, admin: dict) -> tuple[int, int]:
     """A contact and a pending access request on SITE, through the API: (contact id, request id)."""
-    contact = {
-        "first_name": "Rita",
-        "last_name": "Renewals",
-        "telephone": "+1 555 0199",
-        "email": "rita@acme.example",
-        "street_address": "1 Factory Road",
-        "city": "Springfield",
-        "state_province": "IL",
-        "postal_code": "62701",
-        "contact_types": ["renewal", "billing"],
-    }
     acting = {**admin, "X-Acting-User": PRIMARY}
-    made = client.simulate_post(f"/v1/sites/{SITE}/contacts", json=contact, headers=acting)
+    made = client.simulate_post(f"/v1/sites/{SITE}/contacts", json=CONTACT, headers=acting)
     assert made.status_code == 201, made.text
     asked = client.simulate_post(
         f"/v1/sites/{SITE}/access-requests",

@@ -14,22 +14,12 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from tests.integration.console.conftest import DEMO_SIGN_IN, VIEWPORT, Console, fresh_page, start_console
+from tests.integration.console.data import CONTACT
 from tests.integration.console.steps import ACME, demo_sign_in, go_to, open_site
 from tests.support.browser import launch
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "console"
 MAX_HEIGHT = 1100  # px: a long page is cut here (the README shows its top)
-CONTACT = {
-    "first_name": "Rita",
-    "last_name": "Renewals",
-    "telephone": "+1 555 0199",
-    "email": "rita@acme.example",
-    "street_address": "1 Factory Road",
-    "city": "Springfield",
-    "state_province": "IL",
-    "postal_code": "62701",
-    "contact_types": ["renewal", "billing"],
-}
 
 
 def shoot(page: Page, name: str, from_heading: str | None = None) -> Path:

@@ -10,22 +10,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.console.conftest import Console
+from tests.integration.console.data import CONTACT
 from tests.integration.console.steps import ACME, GLOBEX, go_to, notice, sign_in_to_site
 from tests.support.browser import check_page
 
 pytestmark = pytest.mark.integration
-
-CONTACT = {
-    "first_name": "Rita",
-    "last_name": "Renewals",
-    "telephone": "+1 555 0199",
-    "email": "rita@acme.example",
-    "street_address": "1 Factory Road",
-    "city": "Springfield",
-    "state_province": "IL",
-    "postal_code": "62701",
-    "contact_types": ["renewal", "billing"],
-}
 
 
 @pytest.fixture(scope="module")
