@@ -22,6 +22,9 @@ class Settings:
     policy_dir: Path = PROJECT_ROOT / "policies"
     member_cache_mb: int = 8  # memory each worker's member cache may take (~290 bytes a member)
     cache_size: int | None = None  # and, if set, at most this many memberships cached per worker
+    # Hold a copy of every membership when it fits 3/4 of member_cache_mb
+    # (authz/decisions/resident.py); off: the LRU alone.
+    member_table: bool = True
     change_poll_ms: int = 250  # how stale a worker's cache may be at most
     # PostgreSQL: each worker also listens for changes (LISTEN/NOTIFY) and catches up
     # as soon as one commits; the poll stays the bound if the channel is down.
@@ -50,6 +53,7 @@ class Settings:
             policy_dir=Path(env.get("AUTHZ_POLICY_DIR", str(cls.policy_dir))),
             member_cache_mb=_positive_int(env, "AUTHZ_MEMBER_CACHE_MB", cls.member_cache_mb),
             cache_size=_positive_int(env, "AUTHZ_CACHE_SIZE", 0) or None,
+            member_table=_flag(env, "AUTHZ_MEMBER_TABLE", cls.member_table),
             change_poll_ms=_positive_int(env, "AUTHZ_CHANGE_POLL_MS", cls.change_poll_ms),
             change_notify=_flag(env, "AUTHZ_CHANGE_NOTIFY", cls.change_notify),
             log_level=env.get("AUTHZ_LOG_LEVEL", cls.log_level).upper(),

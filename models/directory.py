@@ -104,7 +104,7 @@ def fetch_member(login_key: str, site_number: str, rows: Rows = database_rows) -
     if not found:
         return None
     role, levels = found[0]
-    return _shared_record(role, levels)
+    return shared_record(role, levels)
 
 
 # Records are immutable and few are distinct (a role times a handful of levels per
@@ -115,7 +115,7 @@ _RECORDS: dict[tuple[str, str], MemberRecord] = {}
 _MAX_SHARED_RECORDS = 10_000
 
 
-def _shared_record(role: str, levels: str) -> MemberRecord:
+def shared_record(role: str, levels: str) -> MemberRecord:
     key = (role, levels)
     record = _RECORDS.get(key)
     if record is None:
@@ -183,7 +183,7 @@ class PreparedFind:
                 self._prepared.discard(connection)
             raise classify(error) from error
         if role is not None:
-            return _shared_record(role, levels)
+            return shared_record(role, levels)
         return _absence(active, site_exists)
 
 

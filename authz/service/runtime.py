@@ -16,11 +16,12 @@ from authz.config import Settings
 from authz.decisions.freshness import ChangeFeed
 from authz.decisions.member_cache import MemberCache
 from authz.decisions.point import DecisionPoint
+from authz.decisions.resident import ResidentTable
 from authz.decisions.reload import Attempt, PolicyReloader, now_iso
 from authz.engine.acceptance import accept_policy
 from authz.engine.table import DecisionTable
 from authz.errors import PolicyInvalid
-from models import directory
+from models import directory, member_table
 from models.change_channel import ChangeListener, connector
 from models.db import db, is_postgres
 from models.directory import Change
@@ -127,9 +128,9 @@ class Runtime:
         # PostgreSQL: changes are also pushed; the listener starts with the feed's first read.
         self.listener = ChangeListener(connector(db.obj)) if settings.change_notify and is_postgres() else None
         self.feed = ChangeFeed(_ChangeLog(self.snapshot), settings.change_poll_ms / 1000, signal=self.listener)
-        self.members = MemberCache(
-            directory.member_finder(self.snapshot.rows), settings.member_cache_mb << 20, settings.cache_size
-        )
+        budget = settings.member_cache_mb << 20
+        resident = ResidentTable(budget) if settings.member_table and member_table.readable() else None
+        self.members = MemberCache(directory.member_finder(self.snapshot.rows), budget, settings.cache_size, resident)
         self.keys = KeyRing()
         self.tokens = TokenVerifier.configured(settings.identity)  # None while OpenID Connect is off
         self.feed.subscribe(self.members.on_changes)

@@ -224,7 +224,10 @@ class World:
 
 @pytest.fixture
 def settings(settings):
-    return dataclasses.replace(settings, db_lock_timeout_ms=LOCK_TIMEOUT_MS)
+    # member_table off: a check then reads the database, as an uncached one does. A
+    # copy of the whole table answers from memory until the next poll fails, as the
+    # LRU does for the members it holds (tests/authz/decisions/test_resident.py).
+    return dataclasses.replace(settings, db_lock_timeout_ms=LOCK_TIMEOUT_MS, member_table=False)
 
 
 @pytest.fixture
