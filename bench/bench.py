@@ -423,6 +423,8 @@ def _cpu_model() -> str:
 
 
 def _wrk_version() -> str:
+    if shutil.which("wrk") is None:  # scripts that do not drive wrk report the machine too
+        return "not installed"
     out = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return (out.stdout + out.stderr).strip().splitlines()[0]
 
