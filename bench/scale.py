@@ -1,5 +1,5 @@
-"""Every goal of issue 13 (production scale) from one run: the four benchmarks that
-measure them, one after another, and one table. See bench/README.md.
+"""Every goal of issue 13 (production scale) from one run of four benchmarks, in one table.
+See bench/README.md.
 
     .venv/bin/python bench/scale.py                         # or: make bench-postgres
     .venv/bin/python bench/scale.py --quick                 # smoke run: each script's --quick
