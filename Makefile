@@ -61,8 +61,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 # On PostgreSQL (127.0.0.1:5432, or AUTHZ_BENCH_POSTGRES_URL): bench/README.md.
-# bench-postgres: every goal of issue 13 from one run (the four below in turn, one table,
-# bench/RESULTS-scale.md); BENCH_ARGS=--quick for a smoke run. The others run one script.
+# bench-postgres: every goal of issue 13 from one run (bench/scale.py runs the scripts
+# below and bench/poll_cost.py in turn: one table, bench/RESULTS-scale.md); BENCH_ARGS=--quick
+# for a smoke run. The others run one script each.
 bench-postgres: $(BIN)/.installed
 	$(BIN)/python bench/scale.py $(BENCH_ARGS)
 

@@ -18,6 +18,7 @@ COMPARISONS = {
     "<=": lambda value, target: value <= target,
     "<": lambda value, target: value < target,
     "==": lambda value, target: value == target,
+    "measured": lambda value, target: True,  # the goal is the measurement (its target is ignored)
 }
 
 
@@ -63,9 +64,13 @@ def show(value: float, unit: str) -> str:
         return f"{value:.3f}x"
     if unit in ("ms", "s"):
         return f"{value:,.1f} {unit}"
+    if unit == "µs":
+        return f"{value:,.0f} {unit}"
     return f"{value:g} {unit}"
 
 
 def show_target(goal: Goal) -> str:
+    if goal.comparison == "measured":
+        return "measured"
     target = f"{goal.target:g}x" if goal.unit == "x" else show(goal.target, goal.unit)
     return f"{goal.comparison} {target}"
