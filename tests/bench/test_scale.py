@@ -138,6 +138,7 @@ def test_goals_a_script_judges_beyond_the_issue_are_listed_after_them(tmp_path):
         ("<", 60.0, 59.9, True),
         ("==", 0, 0, True),
         ("==", 0, 1, False),
+        ("measured", 0, 123.0, True),  # the goal is to have measured it
     ],
 )
 def test_a_goal_passes_by_its_comparison_and_survives_the_file(tmp_path, comparison, target, measured, passed):
