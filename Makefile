@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench bench-postgres bench-replicas bench-writes lock clean system-packages
+.PHONY: run test lint bench bench-postgres bench-checks bench-replicas bench-writes bench-import lock clean system-packages
 
 # What the tests need from the system (Debian packages): nginx, the buffering front that
 # tests/integration/test_slow_clients.py puts before gunicorn; Chromium (and a font for its
@@ -60,8 +60,14 @@ lint: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
-# On PostgreSQL (127.0.0.1:5432, or AUTHZ_BENCH_POSTGRES_URL): bench/README.md
+# On PostgreSQL (127.0.0.1:5432, or AUTHZ_BENCH_POSTGRES_URL): bench/README.md.
+# bench-postgres: every goal of issue 13 from one run (bench/scale.py runs the scripts
+# below and bench/poll_cost.py in turn: one table, bench/RESULTS-scale.md); BENCH_ARGS=--quick
+# for a smoke run. The others run one script each.
 bench-postgres: $(BIN)/.installed
+	$(BIN)/python bench/scale.py $(BENCH_ARGS)
+
+bench-checks: $(BIN)/.installed
 	$(BIN)/python bench/production.py $(BENCH_ARGS)
 
 bench-replicas: $(BIN)/.installed
@@ -69,6 +75,9 @@ bench-replicas: $(BIN)/.installed
 
 bench-writes: $(BIN)/.installed
 	$(BIN)/python bench/write_path.py $(BENCH_ARGS)
+
+bench-import: $(BIN)/.installed
+	$(BIN)/python bench/import_bulk.py $(BENCH_ARGS)
 
 # deploy/requirements.lock (the image's hashed dependencies) from pyproject.toml
 lock:

@@ -386,17 +386,20 @@ def _ratio(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
-def text_table(header: list[str], rows: list[list[str]]) -> str:
+def text_table(header: list[str], rows: list[list[str]], left: tuple[int, ...] = (0,)) -> str:
+    """Columns aligned right (numbers), but those numbered in LEFT (text)."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(r: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        return "  ".join(
+            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    align = ["---"] + ["--:"] * (len(header) - 1)
+def markdown_table(header: list[str], rows: list[list[str]], left: tuple[int, ...] = (0,)) -> str:
+    align = ["---" if i in left else "--:" for i in range(len(header))]
     return "\n".join("| " + " | ".join(r) + " |" for r in [header, align, *rows])
 
 
@@ -423,6 +426,8 @@ def _cpu_model() -> str:
 
 
 def _wrk_version() -> str:
+    if shutil.which("wrk") is None:  # scripts that do not drive wrk report the machine too
+        return "not installed"
     out = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return (out.stdout + out.stderr).strip().splitlines()[0]
 

@@ -30,6 +30,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402
+import goals  # noqa: E402
 import pg_data  # noqa: E402
 
 import bench as core  # noqa: E402
@@ -44,6 +45,13 @@ GOALS = [
     ("sqlite_big_vs_small", "SQLite: throughput @1M vs @1k", ">=", 0.95),
     ("hot_pg_vs_sqlite", "hot set @1M: PostgreSQL vs SQLite throughput", ">=", 0.95),
 ]
+# The two phases, run next to each other, whose per-round ratio is each goal.
+MEASURED_BY = {
+    "pg_vs_bare": "check pg@1M / bare, req/s",
+    "pg_p99_vs_bare": "check pg@1M / bare, p99",
+    "sqlite_big_vs_small": "check sqlite@1M / check sqlite@1k, req/s",
+    "hot_pg_vs_sqlite": "hot pg@1M / hot sqlite@1M, req/s",
+}
 
 
 @dataclass
@@ -164,6 +172,23 @@ def goal_rows(values: dict[str, float], by_cpu: dict[str, float]) -> list[list[s
     ]
 
 
+def measured_goals(values: dict[str, float], by_cpu: dict[str, float]) -> list[goals.Goal]:
+    """The goals of this run, for bench/scale.py (the server-CPU ratio as a note)."""
+    return [
+        goals.Goal(
+            key,
+            label,
+            comparison,
+            target,
+            "x",
+            values[key],
+            f"production.py: {MEASURED_BY[key]}",
+            f"by server CPU {by_cpu[key]:.3f}x" if key in by_cpu else "",
+        )
+        for key, label, comparison, target in GOALS
+    ]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10)
@@ -176,6 +201,7 @@ def main(argv: list[str]) -> int:
         default="/var/run/postgresql",
         help="also serve PostgreSQL @1M through this Unix-socket directory, beside TCP (empty: not)",
     )
+    goals.add_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 3.0, 1.0
@@ -247,6 +273,7 @@ def main(argv: list[str]) -> int:
     print(core.text_table(PHASE_HEADER, phase_rows(phases)))
     command = "python bench/production.py " + " ".join(argv)
     write(args, command.strip(), phases, values, by_cpu, rss)
+    goals.write(args.goals_json, "production.py", command.strip(), measured_goals(values, by_cpu))
     return 0
 
 

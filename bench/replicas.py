@@ -4,6 +4,7 @@ PostgreSQL database, 1000 rounds per mode. See bench/README.md.
 
     .venv/bin/python bench/replicas.py                 # all modes, 1000 rounds each
     .venv/bin/python bench/replicas.py --rounds 200 --modes notify
+    .venv/bin/python bench/replicas.py --quick        # smoke: notify and cut, 30 rounds each
 
 Modes: `notify` (the defaults: LISTEN/NOTIFY, and the change-log poll every
 250 ms as the safety net), `poll` (AUTHZ_CHANGE_NOTIFY=off: the poll alone, as
@@ -18,7 +19,8 @@ Writes go through each replica in turn.
 
 Needs PostgreSQL (AUTHZ_BENCH_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres: a database of its own is created
-and dropped). Writes bench/RESULTS-replicas.md.
+and dropped). Writes bench/RESULTS-replicas.md (with --quick,
+var/bench/RESULTS-replicas-quick.md).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 
+import goals  # noqa: E402
 import psycopg2  # noqa: E402
 
 from authz.accounts.importer import import_file  # noqa: E402
@@ -50,6 +54,8 @@ from tests.integration.replicas import Replicas, Round, percentile  # noqa: E402
 from tests.integration.server import gunicorn  # noqa: E402
 
 RESULTS = BENCH / "RESULTS-replicas.md"
+QUICK_RESULTS = ROOT / "var" / "bench" / "RESULTS-replicas-quick.md"  # a smoke run keeps RESULTS
+QUICK_ROUNDS, QUICK_MODES = 30, "notify,cut"  # the modes the goals need
 WORK = ROOT / "var" / "bench" / "replicas"
 WORKERS = 2
 MODES = {
@@ -190,11 +196,92 @@ def verdicts(results: list[dict]) -> list[str]:
     return out
 
 
+def measured_goals(results: list[dict]) -> list[goals.Goal]:
+    """Issue 13's replica goals from the modes that ran (a mode not run measures none)."""
+    by_mode = {r["mode"]: r for r in results}
+    out = []
+    if "notify" in by_mode:
+        r = by_mode["notify"]
+        out.append(
+            goals.Goal(
+                "notify_p99",
+                "without a token: revoke honoured by every worker of the other replica, p99",
+                "<=",
+                GOAL_P99_MS,
+                "ms",
+                r["p99"],
+                f"replicas.py: mode notify, {r['rounds']} rounds",
+                f"p50 {r['p50']:.1f} ms, max {r['max']:.1f} ms",
+            )
+        )
+    if "cut" in by_mode:
+        r = by_mode["cut"]
+        out.append(
+            goals.Goal(
+                "cut_p99",
+                "channel cut before every round: revoke honoured, p99",
+                "<=",
+                POLL_BOUND_MS,
+                "ms",
+                r["p99"],
+                f"replicas.py: mode cut, {r['rounds']} rounds",
+                f"{r['cuts']} listener sessions cut",
+            )
+        )
+    if "poll" in by_mode:
+        r = by_mode["poll"]
+        out.append(
+            goals.Goal(
+                "poll_p99",
+                "poll only (AUTHZ_CHANGE_NOTIFY=off): revoke honoured, p99",
+                "<=",
+                POLL_BOUND_MS,
+                "ms",
+                r["p99"],
+                f"replicas.py: mode poll, {r['rounds']} rounds",
+            )
+        )
+    if results:
+        modes = ", ".join(f"{r['mode']} ({r['rounds']} rounds)" for r in results)
+        out.append(
+            goals.Goal(
+                "token_stale",
+                "with the token: stale allows",
+                "==",
+                0,
+                "stale allows",
+                sum(r["stale"] for r in results),
+                f"replicas.py: modes {modes}",
+                f"of {sum(r['tokened'] for r in results):,} checks with the token",
+            )
+        )
+        out.append(
+            goals.Goal(
+                "no_regressions",
+                "no worker answers allowed after its own denied",
+                "==",
+                0,
+                "regressions",
+                sum(r["regressions"] for r in results),
+                f"replicas.py: modes {modes}",
+            )
+        )
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_ROUNDS} rounds of {QUICK_MODES}, to {QUICK_RESULTS.name}",
+    )
+    goals.add_option(parser)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.modes = QUICK_ROUNDS, QUICK_MODES
     modes = [m for m in args.modes.split(",") if m]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -231,8 +318,11 @@ def main(argv: list[str]) -> int:
             "Method: bench/README.md.",
         ]
     )
-    RESULTS.write_text(report + "\n")
+    target = QUICK_RESULTS if args.quick else RESULTS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report + "\n")
     print("\n" + report)
+    goals.write(args.goals_json, "replicas.py", command.strip(), measured_goals(results))
     return 0 if all(line.endswith("pass") for line in verdicts(results)) else 1
 
 

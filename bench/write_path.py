@@ -3,6 +3,7 @@ concurrent administrators. See bench/README.md.
 
     .venv/bin/python bench/write_path.py                      # or: make bench-writes
     .venv/bin/python bench/write_path.py --seconds 20 --admins 20
+    .venv/bin/python bench/write_path.py --quick              # smoke: 1 round of 3 s
 
 For each size, a scratch copy of the data set's PostgreSQL database
 (bench/pg_data.py; CREATE DATABASE ... TEMPLATE) is served by one gunicorn
@@ -13,7 +14,8 @@ purchase_download to a user of that site: PATCH /v1/sites/{site}/members/{user}
 with an admin key and X-Acting-User, the whole write path (authorization by the
 policy, row lock on the site, the change, audit record chained by HMAC, change
 log, member_lookup, NOTIFY). Both sizes run in alternation, --rounds times;
-latencies from every round are pooled. Writes bench/RESULTS-writes.md.
+latencies from every round are pooled. Writes bench/RESULTS-writes.md (with
+--quick, var/bench/RESULTS-writes-quick.md).
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402
+import goals  # noqa: E402
 import pg_data  # noqa: E402
 import psycopg2  # noqa: E402
 
 import bench as core  # noqa: E402
 
 RESULTS = BENCH / "RESULTS-writes.md"
+QUICK_RESULTS = core.ROOT / "var" / "bench" / "RESULTS-writes-quick.md"  # a smoke run keeps RESULTS
 GOAL = 1.5  # 1M within 1.5x of 1k
 
 
@@ -142,7 +146,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2, as deployed)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 3 s per size")
+    goals.add_option(parser)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.seconds = 1, 3.0
     core.WORKERS = args.workers
     sizes = {"1k": generate.ensure(1_000), "1M": generate.ensure(1_000_000)}
     templates = {label: pg_data.database_name(data) for label, data in sizes.items()}
@@ -176,11 +184,24 @@ def main(argv: list[str]) -> int:
 
 
 def report(args, argv: list[str], pooled: dict[str, dict[str, list[float]]]) -> None:
-    rows, verdicts = [], []
+    rows, verdicts, measured = [], [], []
+    command = ("python bench/write_path.py " + " ".join(argv)).strip()
     for op in ("grant", "revoke"):
         small, big = summary(pooled["1k"][op]), summary(pooled["1M"][op])
         for stat in ("p50", "p99", "mean"):
             ratio = big[stat] / small[stat]
+            measured.append(
+                goals.Goal(
+                    f"{op}_{stat}",
+                    f"{op} latency {stat}: 1M vs 1k, {args.admins} administrators",
+                    "<=",
+                    GOAL,
+                    "x",
+                    ratio,
+                    f"write_path.py: {op}s at 1M / at 1k, {args.rounds} x {args.seconds:g} s per size",
+                    f"{small[stat]:.1f} ms at 1k, {big[stat]:.1f} ms at 1M",
+                )
+            )
             rows.append(
                 [
                     op,
@@ -195,8 +216,9 @@ def report(args, argv: list[str], pooled: dict[str, dict[str, list[float]]]) -> 
     header = ["operation", "statistic", "1k ms", "1M ms", "1M / 1k", f"<= {GOAL}x"]
     print()
     print(core.text_table(header, rows))
-    command = ("python bench/write_path.py " + " ".join(argv)).strip()
-    RESULTS.write_text(
+    target = QUICK_RESULTS if args.quick else RESULTS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
         f"""# Write path: grant and revoke at 1k and 1M memberships (PostgreSQL)
 
 Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}
@@ -217,7 +239,8 @@ Writes measured: {"; ".join(verdicts)}.
 - PostgreSQL on the same machine, sharing its cores.
 """
     )
-    print(f"\nwrote {RESULTS.relative_to(core.ROOT)}")
+    print(f"\nwrote {target.relative_to(core.ROOT)}")
+    goals.write(args.goals_json, "write_path.py", command, measured)
 
 
 if __name__ == "__main__":
