@@ -88,6 +88,8 @@ class Server:
     port: int = 0
     process: subprocess.Popen | None = None
     ready_s: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)  # settings of this server alone
+    log_offset: int = 0  # where this start's lines begin in its log file
 
     def start(self) -> float:
         """Start gunicorn; return the seconds until /readyz first answers 200 (for
@@ -97,15 +99,24 @@ class Server:
         if self.database_url is None:  # CLI args override the config's wsgi_app
             command += ["--pythonpath", str(BENCH), "bare_app:app"]
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log = open(LOG_DIR / f"{self.name}.log", "ab")
+        log = open(self.log_path, "ab")
+        self.log_offset = log.tell()
         started = time.perf_counter()
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(self.port, self.database_url), stdout=log, stderr=subprocess.STDOUT
-        )
+        env = {**server_env(self.port, self.database_url), **self.env}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self._wait_ready(started)
         self.ready_s = time.perf_counter() - started
         return self.ready_s
+
+    @property
+    def log_path(self) -> Path:
+        return LOG_DIR / f"{self.name}.log"
+
+    def log_since_start(self) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_offset)
+            return log.read().decode(errors="replace")
 
     def _wait_ready(self, started: float) -> None:
         method, path = ("GET", "/readyz") if self.database_url else ("POST", "/v1/check")

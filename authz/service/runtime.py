@@ -16,8 +16,8 @@ from authz.config import Settings
 from authz.decisions.freshness import ChangeFeed
 from authz.decisions.member_cache import MemberCache
 from authz.decisions.point import DecisionPoint
-from authz.decisions.resident import ResidentTable
 from authz.decisions.reload import Attempt, PolicyReloader, now_iso
+from authz.decisions.resident import ResidentTable
 from authz.engine.acceptance import accept_policy
 from authz.engine.table import DecisionTable
 from authz.errors import PolicyInvalid

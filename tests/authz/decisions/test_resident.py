@@ -19,9 +19,9 @@ import pytest
 
 from authz.decisions.member_cache import Absent, MemberCache
 from authz.decisions.resident import ResidentTable
-from models.errors import StoreUnavailable
 from models import directory
 from models.directory import MemberRecord, shared_record
+from models.errors import StoreUnavailable
 from models.schema import Membership, MembershipLevel, Person, Site
 from models.snapshot import database_rows
 from tests.integration.server import wait_until
