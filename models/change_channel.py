@@ -58,14 +58,15 @@ def announce(seq: int) -> None:
     db.execute_sql("SELECT pg_notify(%s, %s)", (CHANNEL, str(seq)))
 
 
-def connector(database: PostgresqlDatabase) -> Connect:
-    """Connections like peewee's (same database, credentials and timeouts), named."""
+def connector(database: PostgresqlDatabase, name: str = APPLICATION_NAME) -> Connect:
+    """Connections like peewee's (same database, credentials and timeouts), named
+    NAME in pg_stat_activity."""
     params = dict(database.connect_params)
     if database.database.startswith("postgresql://"):
         params.setdefault("dsn", database.database)
     else:
         params.setdefault("dbname", database.database)
-    params.update(KEEPALIVES, application_name=APPLICATION_NAME)
+    params.update(KEEPALIVES, application_name=name)
     return lambda: psycopg2.connect(**params)
 
 

@@ -20,6 +20,7 @@ from models.errors import DRIVER_ERRORS, classify
 
 Row = tuple[str, str, str, str]  # login_key, site_number, role, levels
 PAGE = 5_000
+APPLICATION_NAME = "authz member table"  # its session in pg_stat_activity, while it reads
 
 _SIZE = "SELECT count(*), coalesce(sum(length(login_key) + length(site_number)), 0) FROM member_lookup"
 _ALL = "SELECT login_key, site_number, role, levels FROM member_lookup"
@@ -69,7 +70,7 @@ class TableReader:
 
 def _connect() -> Any:
     if is_postgres():
-        connection = connector(db.obj)()
+        connection = connector(db.obj, APPLICATION_NAME)()
         connection.set_session(readonly=True)  # a transaction: the named cursor needs one
         return connection
     uri = Path(db.obj.database).resolve().as_uri() + "?mode=ro"

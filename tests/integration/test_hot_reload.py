@@ -112,6 +112,8 @@ def test_broken_policies_are_refused_under_load_and_a_good_one_is_taken(live):
             deadline_s=2.0,
         )
         taken_in = time.monotonic() - changed_at
+        # The traffic's next answers carry it too (its threads may be between requests).
+        wait_until(lambda: len(traffic.versions) == 2, f"the traffic to see the change: {traffic.versions}")
     assert traffic.bad == []
     assert traffic.count > len(cases())
     assert len(traffic.versions) == 2  # the shipped version, then the good change
