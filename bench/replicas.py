@@ -196,51 +196,34 @@ def verdicts(results: list[dict]) -> list[str]:
     return out
 
 
+# Each mode's latency goal: (mode, goal key, the goal, its bound in ms, a note from its results).
+MODE_GOALS = [
+    (
+        "notify",
+        "notify_p99",
+        "without a token: revoke honoured by every worker of the other replica, p99",
+        GOAL_P99_MS,
+        lambda r: f"p50 {r['p50']:.1f} ms, max {r['max']:.1f} ms",
+    ),
+    (
+        "cut",
+        "cut_p99",
+        "channel cut before every round: revoke honoured, p99",
+        POLL_BOUND_MS,
+        lambda r: f"{r['cuts']} listener sessions cut",
+    ),
+    ("poll", "poll_p99", "poll only (AUTHZ_CHANGE_NOTIFY=off): revoke honoured, p99", POLL_BOUND_MS, lambda r: ""),
+]
+
+
 def measured_goals(results: list[dict]) -> list[goals.Goal]:
     """Issue 13's replica goals from the modes that ran (a mode not run measures none)."""
     by_mode = {r["mode"]: r for r in results}
-    out = []
-    if "notify" in by_mode:
-        r = by_mode["notify"]
-        out.append(
-            goals.Goal(
-                "notify_p99",
-                "without a token: revoke honoured by every worker of the other replica, p99",
-                "<=",
-                GOAL_P99_MS,
-                "ms",
-                r["p99"],
-                f"replicas.py: mode notify, {r['rounds']} rounds",
-                f"p50 {r['p50']:.1f} ms, max {r['max']:.1f} ms",
-            )
-        )
-    if "cut" in by_mode:
-        r = by_mode["cut"]
-        out.append(
-            goals.Goal(
-                "cut_p99",
-                "channel cut before every round: revoke honoured, p99",
-                "<=",
-                POLL_BOUND_MS,
-                "ms",
-                r["p99"],
-                f"replicas.py: mode cut, {r['rounds']} rounds",
-                f"{r['cuts']} listener sessions cut",
-            )
-        )
-    if "poll" in by_mode:
-        r = by_mode["poll"]
-        out.append(
-            goals.Goal(
-                "poll_p99",
-                "poll only (AUTHZ_CHANGE_NOTIFY=off): revoke honoured, p99",
-                "<=",
-                POLL_BOUND_MS,
-                "ms",
-                r["p99"],
-                f"replicas.py: mode poll, {r['rounds']} rounds",
-            )
-        )
+    out = [
+        goals.Goal(key, goal, "<=", bound, "ms", r["p99"], f"replicas.py: mode {mode}, {r['rounds']} rounds", note(r))
+        for mode, key, goal, bound, note in MODE_GOALS
+        if (r := by_mode.get(mode)) is not None
+    ]
     if results:
         modes = ", ".join(f"{r['mode']} ({r['rounds']} rounds)" for r in results)
         out.append(
