@@ -1,14 +1,19 @@
 """`authz import FILE`: sites, people and memberships (with levels) from YAML.
 Every row is checked first and every problem reported by its position; then
-everything is written in one transaction, or nothing is."""
+everything is written in one transaction, or nothing is. An import by someone
+(ACTOR) is audited in that transaction: one record `import` with the file's name,
+SHA-256 and counts, as the bulk importer writes (bulk_import.py)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from authz.audit import trail
 
 from authz.engine.table import DecisionTable
 from authz.errors import ImportInvalid, Problem
@@ -30,16 +35,21 @@ class _Problems(list):
         self.append(Problem(self.source, None, f"{where}: {message}"))
 
 
-def import_file(path: Path | str, table: DecisionTable) -> dict[str, int]:
+def import_file(path: Path | str, table: DecisionTable, actor: str | None = None) -> dict[str, int]:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ImportInvalid(str(path), [Problem(str(path), None, f"cannot read: {exc}")]) from None
-    return import_data(data, table, source=str(path))
+    audit = {"file": path.name, "format": "yaml", "sha256": hashlib.sha256(raw).hexdigest()}
+    return import_data(data, table, source=str(path), actor=actor, audit=audit)
 
 
-def import_data(data: Any, table: DecisionTable, source: str = "import") -> dict[str, int]:
+def import_data(
+    data: Any, table: DecisionTable, source: str = "import", actor: str | None = None, audit: dict | None = None
+) -> dict[str, int]:
+    """Import DATA; when ACTOR is given, audit it (AUDIT: what says which file)."""
     problems = _Problems(source)
     if not isinstance(data, dict) or set(data) - {"sites", "people", "memberships"}:
         problems.add("top level", "must be a mapping with 'sites', 'people' and 'memberships' lists")
@@ -57,7 +67,10 @@ def import_data(data: Any, table: DecisionTable, source: str = "import") -> dict
         _write_people(people)
         _write_memberships(memberships, site_ids, table)
         record_change("import")  # caches drop everything: cheaper than one entry per row
-    return {"sites": len(sites), "people": len(people), "memberships": len(memberships)}
+        counts = {"sites": len(sites), "people": len(people), "memberships": len(memberships)}
+        if actor is not None:
+            trail.record(actor, "import", after={**(audit or {}), **counts})
+    return counts
 
 
 def _rows(data: dict, key: str, problems: _Problems) -> list[dict]:

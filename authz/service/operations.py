@@ -98,9 +98,9 @@ class DataService:
         self._rt = runtime
 
     @operation
-    def import_file(self, path: Path) -> dict[str, int]:
-        """Sites, people and memberships from a YAML file, all or nothing."""
-        return importer.import_file(path, self._rt.table)
+    def import_file(self, path: Path, actor: Actor = CLI_OPERATOR) -> dict[str, int]:
+        """Sites, people and memberships from a YAML file, all or nothing, audited."""
+        return importer.import_file(path, self._rt.table, actor.audit_name)
 
     @operation
     def import_bulk(
@@ -130,7 +130,7 @@ class DataService:
         """Load PATH into an empty database; False (nothing loaded) if it has sites."""
         if Site.select().exists():
             return False
-        importer.import_file(path, self._rt.table)
+        importer.import_file(path, self._rt.table, CLI_OPERATOR.audit_name)
         return True
 
 

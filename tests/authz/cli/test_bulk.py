@@ -4,11 +4,14 @@ summary on stdout, every problem by line and exit 2, export to stdout or a file.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
 from authz.cli.progress import ImportMeter
 from authz.contract.bulk import ImportProgress
 from models.identifiers import login_key
+from models.audit import AuditRecord
 from models.schema import Membership, Person
 from tests.queries import role_of, stored_levels
 
@@ -71,6 +74,23 @@ def test_yaml_still_goes_through_the_original_importer(cli, database, tmp_path):
     code, out, err = cli("import", str(path))
     assert code == 0, err
     assert out.strip() == "imported 1 sites, 1 people, 1 memberships"
+    [record] = AuditRecord.select().where(AuditRecord.action == "import")
+    assert json.loads(record.after) == {
+        "file": "data.yaml",
+        "format": "yaml",
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sites": 1,
+        "people": 1,
+        "memberships": 1,
+    }
+
+
+def test_a_yaml_import_refused_writes_no_audit_record(cli, database, tmp_path):
+    path = tmp_path / "data.yaml"
+    path.write_text("memberships: [{site: '7', user: nobody@example.test, role: primary}]\n")
+    code, _, err = cli("import", str(path))
+    assert code == 2, err
+    assert AuditRecord.select().count() == 0
 
 
 def test_export_memberships_round_trips_through_import(cli, database, tmp_path):
