@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 
 from authz.audit import trail
-
 from authz.engine.table import DecisionTable
 from authz.errors import ImportInvalid, Problem
 from models.db import write_transaction

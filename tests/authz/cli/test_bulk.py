@@ -10,8 +10,8 @@ import json
 
 from authz.cli.progress import ImportMeter
 from authz.contract.bulk import ImportProgress
-from models.identifiers import login_key
 from models.audit import AuditRecord
+from models.identifiers import login_key
 from models.schema import Membership, Person
 from tests.queries import role_of, stored_levels
 
