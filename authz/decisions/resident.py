@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from prometheus_client import Gauge
+
 from models.directory import MemberRecord, shared_record
 from models.member_table import Row, TableReader
 
@@ -38,6 +40,14 @@ SEPARATOR = "\x00"
 _EMPTY_KEY = sys.getsizeof("")  # a key's cost beyond its characters (ASCII)
 _SLOT = 42  # the dict's own share of one entry at 1M: getsizeof(table) / len(table), 40 to 60
 SHARE = 0.75  # of the member cache's budget, at most
+
+# One series per worker (its pid): 0 while it holds no copy, so an operator sees a
+# worker answering from the database (a budget too small, a load that failed).
+HELD = Gauge(
+    "authz_member_table_memberships",
+    "Memberships in this worker's copy of the member table when it was put in use (0: no copy)",
+    multiprocess_mode="liveall",
+)
 
 
 class Reader(Protocol):
@@ -107,6 +117,7 @@ class ResidentTable:
         """Drop the copy and read the table again (in the background)."""
         self._generation += 1
         self.table, self.bytes, self._pending, self._finished = {}, 0, [], None
+        HELD.set(0)
         generation = self._generation
         self._spawn(lambda: self._load(generation))
 
@@ -171,6 +182,7 @@ class ResidentTable:
                 for key in [key for key in table if key.startswith(drop)]:
                     del table[key]
         self.table, self.bytes = table, load.bytes
+        HELD.set(len(table))
         log.info(
             "member table held: %d memberships, %.1f MiB, read in %.1f s", len(table), load.bytes / 2**20, load.seconds
         )

@@ -55,3 +55,19 @@ def test_metrics_sum_every_worker(server):
     # Workers write their tallies once a second (authz/metrics.py): the sum reaches 42 within it.
     wait_until(lambda: allowed_total() == 42.0, "every worker's decisions in /metrics", deadline_s=3.0)
     assert allowed_total() == 42.0  # and goes no further
+
+
+def test_every_worker_reports_its_copy_of_the_member_table(server):
+    running, auth = server
+    body = {"user": "alice@acme.example", "site": "1001", "action": "add_user"}
+
+    def held() -> list[float]:  # one series per worker: what its copy held when put in use
+        for _ in range(4):  # a worker loads its copy from its first request on, and adopts it on a later one
+            running.call("POST", "/v1/check", body, auth)
+        text = running.call("GET", "/metrics")[1].decode()
+        return [
+            float(line.split()[-1]) for line in text.splitlines() if line.startswith("authz_member_table_memberships{")
+        ]
+
+    [(memberships,)] = directory.db.execute_sql("SELECT count(*) FROM member_lookup").fetchall()
+    wait_until(lambda: held() == [memberships, memberships], f"both workers to hold {memberships} memberships")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 
 from authz.decisions.member_cache import Absent, MemberCache
 from authz.decisions.resident import ResidentTable
@@ -78,6 +79,7 @@ def test_the_copy_answers_members_without_a_read_and_absences_from_the_database(
     assert isinstance(members.cache.get("newcomer@example.test", "1001"), Absent)
     assert members.reads == [("newcomer@example.test", "1001")]
     assert members.resident.bytes > 0
+    assert REGISTRY.get_sample_value("authz_member_table_memberships") == len(members.resident.table) > 0
 
 
 def test_a_change_committed_while_the_copy_loads_is_replayed_onto_it(demo):
