@@ -93,6 +93,7 @@ class ResidentTable:
         self._pending: list[str | tuple[str, ...]] | None = None
         self._finished: _Load | None = None  # written by the loader, taken by the serving thread
         self._one_load = threading.Lock()  # a newer load waits for an older one to stop
+        self._handoff = threading.Lock()  # `_finished` is posted and taken whole, never lost between
 
     def get(self, login_key: str, site_number: str) -> MemberRecord | None:
         if self._finished is not None:
@@ -116,7 +117,9 @@ class ResidentTable:
     def reload(self) -> None:
         """Drop the copy and read the table again (in the background)."""
         self._generation += 1
-        self.table, self.bytes, self._pending, self._finished = {}, 0, [], None
+        self.table, self.bytes, self._pending = {}, 0, []
+        with self._handoff:
+            self._finished = None
         HELD.set(0)
         generation = self._generation
         self._spawn(lambda: self._load(generation))
@@ -138,7 +141,8 @@ class ResidentTable:
             except Exception as error:  # the LRU goes on serving: never worse than no copy
                 log.warning("member table not loaded (the member cache serves alone): %s", error)
             load.seconds = self._clock() - started
-            self._finished = load
+            with self._handoff:
+                self._finished = load
 
     def _read(self, reader: Reader, generation: int) -> _Load:
         rows, characters = reader.size()
@@ -168,7 +172,8 @@ class ResidentTable:
     # -- back in the serving thread --------------------------------------------
 
     def _adopt(self) -> None:
-        load, self._finished = self._finished, None
+        with self._handoff:
+            load, self._finished = self._finished, None
         if load is None or load.generation != self._generation:
             return  # overtaken: the newer load is running, and _pending is its
         pending, self._pending = self._pending or [], None
