@@ -122,7 +122,11 @@ class ResidentTable:
             self._finished = None
         HELD.set(0)
         generation = self._generation
-        self._spawn(lambda: self._load(generation))
+        try:
+            self._spawn(lambda: self._load(generation))
+        except RuntimeError as error:  # no thread to be had: the LRU serves alone
+            self._pending = None
+            log.warning("member table not loaded (the member cache serves alone): %s", error)
 
     # -- the loader thread ---------------------------------------------------
 

@@ -207,3 +207,15 @@ def test_the_copy_counts_what_tracemalloc_sees(n):
     assert per_member < 200, per_member  # well under the LRU's 290
     estimate = n * (sys.getsizeof("") + 1 + 42) + rows.size()[1]
     assert abs(estimate - resident.bytes) <= 0.25 * resident.bytes, (estimate, resident.bytes)
+
+
+def test_a_load_that_cannot_start_leaves_the_lru_serving(demo, caplog):
+    def no_thread(load):
+        raise RuntimeError("can't start new thread")
+
+    resident = ResidentTable(1 << 20, spawn=no_thread)
+    cache = MemberCache(directory.member_finder(database_rows), 1 << 20, resident=resident)
+    with caplog.at_level(logging.WARNING, logger="authz.members"):
+        cache.on_changes(None)
+    assert isinstance(cache.get(*CAROL), MemberRecord) and resident.table == {}
+    assert "member table not loaded" in caplog.text and resident._pending is None
