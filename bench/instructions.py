@@ -94,12 +94,16 @@ def count(name: str, config: Path, data: generate.DataSet, bare: bool, requests:
     ]
     if bare:
         command += ["--pythonpath", str(ROOT / "bench"), "bare_app:app"]
-    master = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = out / "server.log"
+    with log.open("wb") as sink:
+        master = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
         bodies = [line.strip() for line in itertools.islice(open(data.requests), 2 * requests)]
         warm, measured = bodies[:requests], bodies[requests:] if fresh else bodies[:requests]
         _wait_ready(port, data.key())
         _send(port, data.key(), warm)
+        if not bare:
+            _wait_for_member_table(port, data.key(), warm[0], log)
         worker = _only_child(master.pid)
         os.kill(worker, START)
         _send(port, data.key(), measured)
@@ -124,6 +128,20 @@ def _send(port: int, key: str, bodies: list[str]) -> None:
         connection.close()
         if response.status != 200:
             raise RuntimeError(f"POST /v1/check answered {response.status}")
+
+
+def _wait_for_member_table(port: int, key: str, body: str, log: Path) -> None:
+    """Until the worker has read its copy of the member table, or found it too large
+    (authz/decisions/resident.py): a load in the background is not the request path.
+    A worker takes a finished copy into use on a request, so requests go on meanwhile."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if "member table held" in text or "member table not" in text:
+            return
+        _send(port, key, [body])
+        time.sleep(0.5)
+    raise RuntimeError(f"the worker did not load its member table within 10 minutes; see {log}")
 
 
 def _wait_ready(port: int, key: str) -> None:

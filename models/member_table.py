@@ -22,7 +22,11 @@ Row = tuple[str, str, str, str]  # login_key, site_number, role, levels
 PAGE = 5_000
 APPLICATION_NAME = "authz member table"  # its session in pg_stat_activity, while it reads
 
-_SIZE = "SELECT count(*), coalesce(sum(length(login_key) + length(site_number)), 0) FROM member_lookup"
+# Counted no further than LIMIT rows: a table that cannot fit is not read to the end.
+_SIZE = (
+    "SELECT count(*), coalesce(sum(length(login_key) + length(site_number)), 0) "
+    "FROM (SELECT login_key, site_number FROM member_lookup LIMIT {limit}) AS counted"
+)
 _ALL = "SELECT login_key, site_number, role, levels FROM member_lookup"
 
 
@@ -41,11 +45,12 @@ class TableReader:
         except DRIVER_ERRORS as error:
             raise classify(error) from error
 
-    def size(self) -> tuple[int, int]:
-        """(rows, characters in their keys): what a copy of the keys will cost."""
+    def size(self, limit: int) -> tuple[int, int]:
+        """(rows, characters in their keys) of the first LIMIT rows: what a copy of
+        the keys will cost, or, at LIMIT rows, that it costs too much."""
         try:
             with closing(self._connection.cursor()) as cursor:
-                cursor.execute(_SIZE)
+                cursor.execute(_SIZE.format(limit=int(limit)))
                 rows, characters = cursor.fetchone()
         except DRIVER_ERRORS as error:
             raise classify(error) from error

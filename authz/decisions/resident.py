@@ -51,7 +51,7 @@ HELD = Gauge(
 
 
 class Reader(Protocol):
-    def size(self) -> tuple[int, int]: ...
+    def size(self, limit: int) -> tuple[int, int]: ...
     def pages(self) -> Iterable[list[Row]]: ...
     def close(self) -> None: ...
 
@@ -149,11 +149,13 @@ class ResidentTable:
                 self._finished = load
 
     def _read(self, reader: Reader, generation: int) -> _Load:
-        rows, characters = reader.size()
+        most = self._max_bytes // (_EMPTY_KEY + 1 + _SLOT)  # more rows than this cannot fit
+        rows, characters = reader.size(most + 1)
         estimate = rows * (_EMPTY_KEY + 1 + _SLOT) + characters
         if estimate > self._max_bytes:
             log.info(
-                "member table not held: %d memberships need about %d MiB, more than %d MiB",
+                "member table not held: %s%d memberships need about %d MiB, more than %d MiB",
+                "over " if rows > most else "",
                 rows,
                 estimate >> 20,
                 self._max_bytes >> 20,

@@ -146,6 +146,14 @@ def test_a_table_larger_than_the_budget_is_not_held_and_nothing_piles_up(demo, c
     assert members.resident._pending is None
 
 
+def test_a_table_that_cannot_fit_is_counted_no_further_than_the_budget_allows(demo, caplog):
+    members = Members(budget=300)  # room for 2 rows at most: 3 are counted, not 7
+    members.cache.on_changes(None)
+    with caplog.at_level(logging.INFO, logger="authz.members"):
+        members.load()
+    assert "member table not held: over 3 memberships" in caplog.text
+
+
 def test_a_load_that_fails_leaves_the_lru_serving(demo, caplog):
     def unreachable():
         raise StoreUnavailable("the database is unreachable")
@@ -177,8 +185,9 @@ class Rows:
     def __init__(self, n: int):
         self.rows = [(f"person{i:07d}@org{i % 5000}.example", str(1_000_000 + i // 10), "user", "") for i in range(n)]
 
-    def size(self) -> tuple[int, int]:
-        return len(self.rows), sum(len(login) + len(site) for login, site, _, _ in self.rows)
+    def size(self, limit: int) -> tuple[int, int]:
+        counted = self.rows[:limit]
+        return len(counted), sum(len(login) + len(site) for login, site, _, _ in counted)
 
     def pages(self):
         for start in range(0, len(self.rows), 5000):
@@ -205,7 +214,7 @@ def test_the_copy_counts_what_tracemalloc_sees(n):
     assert abs(resident.bytes - taken) <= 0.15 * taken, (resident.bytes, taken)
     per_member = resident.bytes / n
     assert per_member < 200, per_member  # well under the LRU's 290
-    estimate = n * (sys.getsizeof("") + 1 + 42) + rows.size()[1]
+    estimate = n * (sys.getsizeof("") + 1 + 42) + rows.size(n)[1]
     assert abs(estimate - resident.bytes) <= 0.25 * resident.bytes, (estimate, resident.bytes)
 
 
