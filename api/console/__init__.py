@@ -38,6 +38,7 @@ def routes(service: Service) -> list[tuple[str, Any]]:
         (f"{site}/contacts/new", contacts.NewContact(service)),
         (f"{site}/contacts/review", contacts.Review(service)),
         (f"{site}/contacts/{{contact_id}}", contacts.OneContact(service)),
+        (f"{site}/contacts/{{contact_id}}/delete", contacts.DeleteContact(service)),
         (f"{site}/members", members.Members(service)),
         (f"{site}/members.csv", members.MembersCsv(service)),
         (f"{site}/member", members.OneMember(service)),

@@ -1,6 +1,7 @@
 """Contact updates: the site's contact records, each opening as a form with the eight
 mandatory fields marked and the six contact types as checkboxes; Save replaces the
-record whole or changes nothing; the monthly review ("Mark contacts reviewed").
+record whole or changes nothing; a record deleted after a confirmation page; the
+monthly review ("Mark contacts reviewed").
 
 Every problem of a record is shown at its field at once, each found by the
 contract's own type of that field (ContactInput, authz.contract.parsing); the
@@ -57,7 +58,12 @@ class Contacts(Page):
         visitor = self.visitor(req)
         standing = self.standing(visitor, site)
         listing = self.service.contacts.of_site(visitor.actor, site)
-        done = {"reviewed": "Marked reviewed.", "saved": "Saved.", "added": "Contact added."}
+        done = {
+            "reviewed": "Marked reviewed.",
+            "saved": "Saved.",
+            "added": "Contact added.",
+            "deleted": "Contact deleted.",
+        }
         allowed = set(standing.allowed_actions)
         self.render(
             resp,
@@ -83,7 +89,17 @@ class Review(Page):
         self.redirect(resp, site_path(site, "contacts") + "?done=reviewed")
 
 
-class _ContactForm(Page):
+class _OneContactPage(Page):
+    def _contact(self, visitor: Visitor, site: str, number: int) -> Contact:
+        """The site's contact NUMBER, as its list shows it (NotFound: no such contact here)."""
+        listing = self.service.contacts.of_site(visitor.actor, site)
+        contact = next((c for c in listing.contacts if c.id == number), None)
+        if contact is None:
+            raise NotFound("no such contact")
+        return contact
+
+
+class _ContactForm(_OneContactPage):
     def _values(self, form: Form) -> tuple[dict[str, str], list[str]]:
         return {name: form.get(name) for name in FIELDS}, form.all(TYPES_FIELD)
 
@@ -154,10 +170,7 @@ class OneContact(_ContactForm):
         visitor = self.visitor(req)
         standing = self.standing(visitor, site)
         number = contact_id_of(contact_id)
-        listing = self.service.contacts.of_site(visitor.actor, site)
-        contact = next((c for c in listing.contacts if c.id == number), None)
-        if contact is None:
-            raise NotFound("no such contact")
+        contact = self._contact(visitor, site, number)
         values = {name: getattr(contact, name) for name in FIELDS}
         title = f"Contact: {contact.first_name} {contact.last_name}"
         self._show(
@@ -216,3 +229,34 @@ class NewContact(_ContactForm):
                 errors=errors,
                 status=422,
             )
+
+
+class DeleteContact(_OneContactPage):
+    """Delete a contact record, after a confirmation page (nothing changes on GET)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, site: str, contact_id: str) -> None:
+        visitor = self.visitor(req)
+        standing = self.standing(visitor, site)
+        number = contact_id_of(contact_id)
+        contact = self._contact(visitor, site, number)
+        if "edit_contacts" not in standing.allowed_actions:
+            raise Forbidden("you may not change this site's contacts")
+        self.render(
+            resp,
+            "contact_delete.html",
+            "Delete a contact",
+            visitor=visitor,
+            standing=standing,
+            current="contacts",
+            contact=contact,
+            types=CONTACT_TYPE_LABELS,
+            action=site_path(site, f"contacts/{number}/delete"),
+            back=site_path(site, f"contacts/{number}"),
+        )
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, site: str, contact_id: str) -> None:
+        visitor = self.visitor(req)
+        self.standing(visitor, site)
+        self.form(req, visitor)
+        self.service.contacts.delete(visitor.actor, site, contact_id_of(contact_id))
+        self.redirect(resp, site_path(site, "contacts") + "?done=deleted")

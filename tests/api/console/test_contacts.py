@@ -144,3 +144,42 @@ def test_users_and_outsiders_see_no_contacts(browser, service):
     alice.get(CONTACTS)
     resp = alice.post(f"{CONTACTS}/{theirs}", [*TESS.items(), ("contact_types", "billing")])
     assert resp.status_code == 404 and SiteContact.get_by_id(theirs).contact_types != "billing"
+
+
+def test_delete_a_contact_after_a_confirmation(browser, service):
+    number = make_contact(service)
+    alice = browser("alice@acme.example")
+    form = alice.get(f"{CONTACTS}/{number}")
+    assert f'href="{CONTACTS}/{number}/delete">Delete this contact</a>' in form.text
+    confirm = alice.get(f"{CONTACTS}/{number}/delete")
+    assert confirm.status_code == 200
+    assert "Delete the contact Tess Tech (tess@acme.example; Site technical contact) from site 1001?" in text_of(
+        confirm
+    )
+    assert SiteContact.select().count() == 1  # nothing deleted before the confirmation
+    done = alice.post(f"{CONTACTS}/{number}/delete")
+    assert done.status_code == 303 and done.headers["location"] == f"{CONTACTS}?done=deleted"
+    assert SiteContact.select().count() == 0
+    assert trail.page("1001", limit=1)[0]["action"] == "delete_contact"
+    assert "Contact deleted." in alice.get(done.headers["location"]).text
+
+
+def test_a_contact_is_deleted_only_with_the_form_token_and_the_right(browser, service):
+    number = make_contact(service)
+    alice = browser("alice@acme.example")
+    alice.get(f"{CONTACTS}/{number}/delete")
+    assert alice.post(f"{CONTACTS}/{number}/delete", token=False).status_code == 403
+    bob = browser("bob@acme.example")  # contact_updates: view
+    assert "Delete this contact" not in bob.get(f"{CONTACTS}/{number}").text
+    assert bob.get(f"{CONTACTS}/{number}/delete").status_code == 403
+    assert bob.post(f"{CONTACTS}/{number}/delete").status_code == 403
+    assert SiteContact.select().count() == 1
+
+
+def test_another_sites_contact_cannot_be_deleted_through_this_site(browser, service):
+    elsewhere = make_contact(service, site="2002", as_login="erin@globex.example")
+    alice = browser("alice@acme.example")
+    assert alice.get(f"{CONTACTS}/{elsewhere}/delete").status_code == 404
+    alice.get(CONTACTS)  # a page with this session's form token
+    assert alice.post(f"{CONTACTS}/{elsewhere}/delete").status_code == 404
+    assert SiteContact.get_by_id(elsewhere).site.number == "2002"

@@ -134,6 +134,27 @@ def test_a_contact_saved_from_the_keyboard_then_the_review_marked(page: Page, co
     assert body["review"]["overdue"] is False
 
 
+def test_deleting_a_contact_asks_for_confirmation(page: Page, console: Console):
+    doomed = {**CONTACT, "first_name": "Dora", "last_name": "Departed", "email": "dora@acme.example"}
+    status, body = console.api("POST", f"/v1/sites/{ACME}/contacts", doomed, acting="alice@acme.example")
+    assert status == 201, body
+    sign_in_to_site(page, "alice@acme.example", ACME)
+    open_contact(page, "Dora Departed")
+    page.get_by_role("link", name="Delete this contact").click()
+
+    # Nothing is deleted before the confirmation.
+    assert any(c["id"] == body["id"] for c in contacts_of_acme(console))
+    check_page(page, "contact-delete-confirm")
+    page.get_by_role("button", name="Delete this contact").click()
+    expect(notice(page)).to_have_text("Contact deleted.")
+    assert all(c["id"] != body["id"] for c in contacts_of_acme(console))
+
+
+def contacts_of_acme(console: Console) -> list[dict]:
+    _, body = console.api("GET", f"/v1/sites/{ACME}/contacts", acting="alice@acme.example")
+    return body["contacts"]
+
+
 def _focus_is_visible(page: Page) -> bool:
     """The focused element shows it: an outline or a box shadow under :focus-visible."""
     return page.evaluate(
