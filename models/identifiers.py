@@ -37,7 +37,9 @@ def _not_printable() -> str:
 
 
 def _escape(code: int) -> str:
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    """BMP code points as \\uXXXX, which Python and ECMA-262 (JSON Schema's dialect)
+    both read; others as themselves, since the two escape them differently (\\U, \\u{})."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
 _NOT_PRINTABLE = _not_printable()

@@ -2,7 +2,9 @@
 every route is documented, every documented route is served, and the document
 says what the server enforces."""
 
+import json
 import re
+import subprocess
 
 import falcon.inspect
 import jsonschema
@@ -137,3 +139,50 @@ def test_documented_error_statuses_include_what_the_server_returns(client, auth,
         assert str(resp.status_code) in responses
     resp = client.simulate_post("/v1/check", body="a=b", headers={**auth, "Content-Type": "text/plain"})
     assert resp.status_code == 415 and "415" in responses
+
+
+# Strings each pattern of the document is tried on, in both regex dialects: ASCII, BMP
+# and astral characters, refused ones (format, separator, private use, surrogate) among them.
+PATTERN_SAMPLES = [
+    "carol@acme.example",
+    " carol",
+    "carol ",
+    "car\u200bol",
+    "carol\u2028",
+    "jos\u00e9",
+    "\U0001f600x",
+    "a\U000e0001b",
+    "a\U000f0000b",
+    "\U00010000",
+    "a\U0010ffffb",
+    "a\ud800b",
+    "1001",
+]
+_NODE = """
+const [patterns, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+console.log(JSON.stringify(patterns.map(p => {
+  try { const r = new RegExp(p, "u"); return samples.map(s => r.test(s)); } catch (e) { return String(e); }
+})));
+"""
+
+
+def _patterns(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+        return found.union(*(_patterns(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_patterns(value) for value in node))
+    return set()
+
+
+def test_every_pattern_reads_alike_in_ecma_262_and_in_python(document):
+    """JSON Schema's regular expressions are ECMA-262's: a client validating with a
+    JavaScript engine (ajv's default, the u flag) must accept what the server does."""
+    patterns = sorted(_patterns(document))
+    assert patterns, "the document has no pattern"
+    answer = subprocess.run(
+        ["node", "-e", _NODE], input=json.dumps([patterns, PATTERN_SAMPLES]), capture_output=True, text=True, check=True
+    )
+    in_ecma = json.loads(answer.stdout)
+    in_python = [[re.search(pattern, sample) is not None for sample in PATTERN_SAMPLES] for pattern in patterns]
+    assert in_ecma == in_python
