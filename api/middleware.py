@@ -37,6 +37,18 @@ class RequestTrace:
         TALLY.observe(child, time.perf_counter() - req.context.started)
 
 
+def header_text(value: str | None) -> str | None:
+    """A header's text. WSGI hands a header over as its bytes read as Latin-1 (PEP 3333);
+    clients send a login id such as "zoë" in UTF-8, so bytes that are UTF-8 are read as
+    UTF-8, and any others as the Latin-1 they came as."""
+    if value is None or value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 class Authenticate:
     """Resources declare `scopes` (who may call them) or `public = True`."""
 
@@ -53,16 +65,13 @@ class Authenticate:
                 f"(needs one of: {', '.join(sorted(resource.scopes))})"
             )
         req.context.caller = caller
+        acting_user = header_text(req.env.get("HTTP_X_ACTING_USER"))
         if "admin" in resource.scopes:  # the route declares the acting headers: malformed ones are 400
-            env = req.env
-            problem = acting_headers_problem(env.get("HTTP_X_ACTING_USER"), env.get("HTTP_X_ACTING_TOKEN"))
+            problem = acting_headers_problem(acting_user, req.env.get("HTTP_X_ACTING_TOKEN"))
             if problem is not None:
                 raise problem
         if caller.scope == "admin":
-            env = req.env
-            req.context.actor = self._service.callers.acting_person(
-                env.get("HTTP_X_ACTING_USER"), env.get("HTTP_X_ACTING_TOKEN")
-            )
+            req.context.actor = self._service.callers.acting_person(acting_user, req.env.get("HTTP_X_ACTING_TOKEN"))
         elif caller.scope == "operator":
             req.context.actor = Actor.operator_key(caller.key_id)
         elif caller.scope == "scim":

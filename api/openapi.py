@@ -28,7 +28,8 @@ _ACTING = {
     "required": False,
     "description": "Login id of the person acting (required with an admin-scope key unless X-Acting-Token "
     "is sent, and refused alone where the service requires a token; an operator-scope key acts as itself). "
-    + LOGIN_ID_DESCRIPTION,
+    + LOGIN_ID_DESCRIPTION
+    + " Beyond ASCII, the header's bytes are read as UTF-8, or as Latin-1 when they are not UTF-8.",
 }
 _ACTING_TOKEN = {
     "name": "X-Acting-Token",

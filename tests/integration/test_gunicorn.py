@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from authz.accounts.importer import import_file
+from authz.accounts.importer import import_data, import_file
 from authz.authn.keys import create_key
 from authz.config import PROJECT_ROOT
 from models import directory
@@ -71,3 +71,29 @@ def test_every_worker_reports_its_copy_of_the_member_table(server):
 
     [(memberships,)] = directory.db.execute_sql("SELECT count(*) FROM member_lookup").fetchall()
     wait_until(lambda: held() == [memberships, memberships], f"both workers to hold {memberships} memberships")
+
+
+def test_a_non_ascii_acting_login_id_is_read_from_utf_8_or_latin_1(server, policy_table):
+    """WSGI hands headers over as Latin-1 text; the acting person is found whichever of
+    the two encodings the client sent, and bytes naming nobody are refused."""
+    running, _ = server
+    import_data(
+        {
+            "people": [{"login_id": "zoë@acme.example", "email": "zoe@acme.example"}],
+            "memberships": [
+                {"site": "1001", "user": "zoë@acme.example", "role": "secondary", "levels": {"manage_access": "view"}}
+            ],
+        },
+        policy_table,
+    )
+    admin, _ = create_key("acting", "admin")
+
+    def members_as(acting: bytes | str) -> int:
+        return running.call(
+            "GET", "/v1/sites/1001/members", headers={"Authorization": f"Bearer {admin}", "X-Acting-User": acting}
+        )[0]
+
+    assert members_as("zoë@acme.example".encode()) == 200  # UTF-8
+    assert members_as("zoë@acme.example".encode("latin-1")) == 200  # Latin-1
+    assert members_as("zoé@acme.example".encode()) == 404  # nobody: the site is hidden, as from every outsider
+    assert members_as("alice@acme.example") == 200
