@@ -130,6 +130,15 @@ class _ContactForm(_OneContactPage):
                 return None
         return visitor, standing, values, types, errors
 
+    def _post(
+        self, req: falcon.Request, resp: falcon.Response, site: str, contact_id: int | None, title: str, action: str
+    ) -> None:
+        """Save the posted record, or show it again (422) with its problems, titled TITLE."""
+        again = self._save(req, resp, site, contact_id)
+        if again is not None:
+            visitor, standing, values, types, errors = again
+            self._show(resp, visitor, standing, title, action, values, types, errors=errors, status=422)
+
     def _show(
         self,
         resp: falcon.Response,
@@ -186,20 +195,7 @@ class OneContact(_ContactForm):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, site: str, contact_id: str) -> None:
         number = contact_id_of(contact_id)
-        again = self._save(req, resp, site, number)
-        if again is not None:
-            visitor, standing, values, types, errors = again
-            self._show(
-                resp,
-                visitor,
-                standing,
-                "Edit a contact",
-                self._action(site, number),
-                values,
-                types,
-                errors=errors,
-                status=422,
-            )
+        self._post(req, resp, site, number, "Edit a contact", self._action(site, number))
 
     @staticmethod
     def _action(site: str, number: int) -> str:
@@ -215,20 +211,7 @@ class NewContact(_ContactForm):
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, site: str) -> None:
-        again = self._save(req, resp, site, None)
-        if again is not None:
-            visitor, standing, values, types, errors = again
-            self._show(
-                resp,
-                visitor,
-                standing,
-                "Add a contact",
-                site_path(site, "contacts/new"),
-                values,
-                types,
-                errors=errors,
-                status=422,
-            )
+        self._post(req, resp, site, None, "Add a contact", site_path(site, "contacts/new"))
 
 
 class DeleteContact(_OneContactPage):
