@@ -414,6 +414,13 @@ def markdown_table(header: list[str], rows: list[list[str]], left: tuple[int, ..
     return "\n".join("| " + " | ".join(r) + " |" for r in [header, align, *rows])
 
 
+def write_report(target: Path, text: str) -> None:
+    """Write a results file (its folder made if need be) and say where."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    print(f"\nwrote {target.relative_to(ROOT)}")
+
+
 def machine_facts() -> list[str]:
     load = os.getloadavg()
     return [

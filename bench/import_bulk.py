@@ -344,10 +344,7 @@ says as much about the neighbours as about the command: the CPU columns are stea
 {chr(10).join("- " + fact for fact in core.machine_facts())}
 - PostgreSQL on the same machine, sharing its cores.
 """
-    target = QUICK_RESULTS if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    print(f"\nwrote {target.relative_to(ROOT)}")
+    core.write_report(QUICK_RESULTS if args.quick else RESULTS, text)
 
 
 if __name__ == "__main__":

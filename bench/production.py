@@ -358,10 +358,7 @@ Worker RSS after the load (MiB): {"; ".join(f"{k}: " + " + ".join(f"{x:.1f}" for
   {core._cache_size()}), so most of its checks read the database: the round trip's cost. The hot set is
   the first {HOT:,} bodies of the same file.
 """
-    target = QUICK_RESULTS if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    print(f"\nwrote {target.relative_to(core.ROOT)}")
+    core.write_report(QUICK_RESULTS if args.quick else RESULTS, text)
 
 
 if __name__ == "__main__":

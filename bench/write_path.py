@@ -216,9 +216,8 @@ def report(args, argv: list[str], pooled: dict[str, dict[str, list[float]]]) -> 
     header = ["operation", "statistic", "1k ms", "1M ms", "1M / 1k", f"<= {GOAL}x"]
     print()
     print(core.text_table(header, rows))
-    target = QUICK_RESULTS if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
+    core.write_report(
+        QUICK_RESULTS if args.quick else RESULTS,
         f"""# Write path: grant and revoke at 1k and 1M memberships (PostgreSQL)
 
 Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}
@@ -237,9 +236,8 @@ Writes measured: {"; ".join(verdicts)}.
 
 {chr(10).join("- " + fact for fact in core.machine_facts())}
 - PostgreSQL on the same machine, sharing its cores.
-"""
+""",
     )
-    print(f"\nwrote {target.relative_to(core.ROOT)}")
     goals.write(args.goals_json, "write_path.py", command, measured)
 
 
